@@ -1,0 +1,37 @@
+# Two commands matter on a fresh machine: `make up` and `make test`. Both build .venv first.
+STACK ?= dev
+TARGET ?= offline
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: up test lint venv clean
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## up: the offline engine for STACK (default), or the real `pulumi up` with TARGET=aws
+up: venv
+ifeq ($(TARGET),aws)
+	pulumi up --stack $(STACK)
+else ifeq ($(TARGET),offline)
+	$(PY) -m infra.offline up --stack $(STACK)
+else
+	$(error TARGET must be offline or aws, not '$(TARGET)')
+endif
+
+## test: every test
+test: venv
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf out $(VENV)

@@ -1,0 +1,95 @@
+"""Customer-managed KMS keys, with rotation on and a key policy per use."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+
+def key_policy(
+    account_id: str,
+    partition: str,
+    *,
+    service_principals: tuple[str, ...] = (),
+    logs_region: str | None = None,
+) -> dict[str, Any]:
+    """The account administers the key; named AWS services may use it.
+
+    ``logs_region`` lets CloudWatch Logs in that region encrypt log groups of this
+    account, scoped by the encryption context AWS sends for log groups.
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if service_principals:
+        statements.append(
+            {
+                "Sid": "ServicesUseKey",
+                "Effect": "Allow",
+                "Principal": {"Service": sorted(service_principals)},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        )
+    if logs_region:
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsUseKey",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{logs_region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{logs_region}:{account_id}:log-group:*"
+                    }
+                },
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def encryption_key(
+    name: str,
+    *,
+    description: str,
+    alias: str,
+    parent: pulumi.Resource,
+    service_principals: tuple[str, ...] = (),
+    for_logs: bool = False,
+    protect: bool = False,
+) -> aws.kms.Key:
+    """A symmetric key with yearly rotation and an alias, as a child of ``parent``."""
+    opts = pulumi.InvokeOptions(parent=parent)
+    identity = aws.get_caller_identity(opts=opts)
+    partition = aws.get_partition(opts=opts).partition
+    region = aws.get_region(opts=opts).region
+    key = aws.kms.Key(
+        name,
+        description=description,
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        policy=json.dumps(
+            key_policy(
+                identity.account_id,
+                partition,
+                service_principals=service_principals,
+                logs_region=region if for_logs else None,
+            )
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+    )
+    aws.kms.Alias(
+        f"{name}-alias", name=f"alias/{alias}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=key)
+    )
+    return key

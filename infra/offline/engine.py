@@ -1,0 +1,152 @@
+"""Run the real stack program for a named stack with Pulumi mocks backed by moto.
+
+No cloud account and no Pulumi CLI are needed: this is how every machine here,
+and anyone without AWS credentials, exercises the whole program.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import os
+import runpy
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from moto import mock_aws
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+import infra.offline.translators  # noqa: F401  (registers every translator)
+from infra.offline.mocks import OfflineError, OfflineMocks, RecordingMonitor
+from infra.offline.model import StackRun
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "infra" / "__main__.py"
+
+
+def project_name() -> str:
+    return str(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"])
+
+
+def stack_names() -> list[str]:
+    return sorted(p.name.split(".")[1] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+
+
+def load_stack_config(stack: str) -> dict[str, Any]:
+    """The ``config:`` block of ``stacks/Pulumi.<stack>.yaml``."""
+    path = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise OfflineError(
+            f"no stack named {stack!r}: {path.relative_to(ROOT)} does not exist (stacks: {stack_names()})"
+        )
+    return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
+
+
+def _encode(value: Any) -> str:
+    """Config values reach programs as strings; objects and lists as JSON, like the CLI does."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+@contextmanager
+def _fake_aws_environment(region: str) -> Iterator[None]:
+    keys = {
+        "AWS_ACCESS_KEY_ID": "offline",
+        "AWS_SECRET_ACCESS_KEY": "offline",
+        "AWS_SESSION_TOKEN": "offline",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+    }
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(keys)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None) -> StackRun:
+    """Run the stack program for ``stack`` offline and return its resource graph.
+
+    ``config_overrides`` replaces individual config keys (``"webscale:network"``), which
+    tests use to try bad values. Raises :class:`OfflineError` naming every resource that
+    moto rejected, or the settings error when the configuration is invalid.
+    """
+    config = {**load_stack_config(stack), **(config_overrides or {})}
+    region = str(config.get("aws:region") or "")
+    if not region:
+        raise OfflineError(f"stacks/Pulumi.{stack}.yaml sets no aws:region")
+    # A fresh context isolates the Pulumi runtime's globals (root resource, config) per run.
+    return contextvars.Context().run(_run_in_context, stack, config, region)
+
+
+def _run_in_context(stack: str, config: dict[str, Any], region: str) -> StackRun:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    mocks = OfflineMocks(region)
+    exports: dict[str, Any] = {}
+    try:
+        with _fake_aws_environment(region), mock_aws():
+            pulumi.runtime.set_all_config({k: _encode(v) for k, v in config.items()}, [])
+            pulumi.runtime.set_mocks(
+                mocks, project=project_name(), stack=stack, preview=False, monitor=RecordingMonitor(mocks)
+            )
+
+            def program() -> None:
+                runpy.run_path(str(PROGRAM), run_name="__main__")
+                exports.update(_sync_await(_resolve_exports(mocks.secrets)))
+
+            try:
+                _sync_await(run_pulumi_func(program))
+            except OfflineError:
+                pass  # reported below with every other rejection
+            except Exception:
+                if not mocks.errors:
+                    raise
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    if mocks.errors:
+        raise OfflineError("\n".join(dict.fromkeys(mocks.errors)))
+    return StackRun(
+        stack=stack,
+        project=project_name(),
+        region=region,
+        resources=mocks.resources,
+        outputs=exports,
+        secrets=mocks.secrets,
+    )
+
+
+async def _resolve_exports(secrets: set[str]) -> dict[str, Any]:
+    root = get_root_resource()
+    resolved: dict[str, Any] = {}
+    for name, value in getattr(root, "outputs", {}).items():
+        output = pulumi.Output.from_input(value)
+        resolved[name] = await output.future()
+        if await output.is_secret():
+            _collect_strings(resolved[name], secrets)
+    return resolved
+
+
+def _collect_strings(value: Any, into: set[str]) -> None:
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _collect_strings(v, into)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_strings(v, into)

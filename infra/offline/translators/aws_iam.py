@@ -1,0 +1,55 @@
+"""IAM roles and their policies, emulated in moto (which checks the policy JSON)."""
+
+from __future__ import annotations
+
+import json
+
+from infra.offline.registry import Created, Ctx, translator
+
+
+def _document(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@translator("aws:iam/role:Role")
+def role(ctx: Ctx) -> Created:
+    iam = ctx.client("iam")
+    name = ctx.physical_name(max_len=64)
+    r = iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=_document(ctx.inputs["assumeRolePolicy"]),
+        Path=ctx.inputs.get("path", "/"),
+        Description=ctx.inputs.get("description", ""),
+        Tags=ctx.tag_list(),
+    )["Role"]
+    for arn in ctx.inputs.get("managedPolicyArns") or []:
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+    return Created(name, {"arn": r["Arn"], "name": name, "uniqueId": r["RoleId"]})
+
+
+@translator("aws:iam/rolePolicy:RolePolicy")
+def role_policy(ctx: Ctx) -> Created:
+    name = ctx.physical_name(max_len=128)
+    ctx.client("iam").put_role_policy(
+        RoleName=ctx.inputs["role"], PolicyName=name, PolicyDocument=_document(ctx.inputs["policy"])
+    )
+    return Created(f"{ctx.inputs['role']}:{name}", {"name": name})
+
+
+@translator("aws:iam/policy:Policy")
+def policy(ctx: Ctx) -> Created:
+    name = ctx.physical_name(max_len=128)
+    p = ctx.client("iam").create_policy(
+        PolicyName=name,
+        PolicyDocument=_document(ctx.inputs["policy"]),
+        Path=ctx.inputs.get("path", "/"),
+        Description=ctx.inputs.get("description", ""),
+        Tags=ctx.tag_list(),
+    )["Policy"]
+    return Created(p["Arn"], {"arn": p["Arn"], "name": name, "policyId": p["PolicyId"]})
+
+
+@translator("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+def role_policy_attachment(ctx: Ctx) -> Created:
+    ctx.client("iam").attach_role_policy(RoleName=ctx.inputs["role"], PolicyArn=ctx.inputs["policyArn"])
+    return Created(f"{ctx.inputs['role']}-{ctx.inputs['policyArn'].rsplit('/', 1)[-1]}")

@@ -1,0 +1,134 @@
+"""The stack's configuration, read once into one typed, validated object.
+
+``stacks/Pulumi.<stack>.yaml`` says only what differs per environment; every default
+lives in the component Args (see ``infra/args.py``). Bad configuration fails here,
+before any resource exists, with every problem listed at once, each naming the
+config key, the value, and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import boto3
+from pydantic import Field, ValidationError, field_validator
+
+from infra.args import ConfigModel
+from infra.components.network import NetworkArgs
+
+
+class SettingsError(Exception):
+    """The stack configuration is invalid; ``problems`` holds one line per problem."""
+
+    def __init__(self, stack: str, problems: list[str]) -> None:
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"stack {stack!r} has invalid configuration ({len(problems)} problem(s)):\n{listing}")
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """AWS's commercial regions, from botocore's bundled endpoint data (no network)."""
+    return frozenset(boto3.session.Session().get_available_regions("ec2"))
+
+
+class StackSettings(ConfigModel):
+    """Everything the program reads from the stack configuration."""
+
+    project: str
+    stack: str
+    region: str
+    """``aws:region``: where the stack lives."""
+    owner: str = Field(min_length=1)
+    """Team that owns the stack; tagged on every resource. Required: no sensible default."""
+    cost_center: str = Field(min_length=1)
+    """Cost center tagged on every resource, for the bill. Required: no sensible default."""
+    network: NetworkArgs = NetworkArgs()
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        if region not in known_regions():
+            close = difflib.get_close_matches(region, known_regions(), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ValueError(f"is not an AWS region{hint}")
+        return region
+
+    def default_tags(self) -> dict[str, str]:
+        """Tags every taggable AWS resource carries, through the provider's default tags."""
+        return {
+            "project": self.project,
+            "environment": self.stack,
+            "managed-by": "pulumi",
+            "owner": self.owner,
+            "cost-center": self.cost_center,
+        }
+
+
+def _key(namespace: str, loc: tuple[int | str, ...]) -> str:
+    """``('network', 'azCount')`` -> ``webscale:network.azCount``; the region is ``aws:region``."""
+    if not loc:
+        return f"{namespace}:<stack>"
+    if loc[0] == "region":
+        return "aws:region"
+    head, *rest = loc
+    return f"{namespace}:{head}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
+
+
+def _describe(namespace: str, error: Any) -> str:
+    key = _key(namespace, error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key{_suggest(namespace, error['loc'])}"
+    if error["type"] == "missing":
+        return f"{key}: is required"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{key} = {json.dumps(error['input'], default=str)}: {message}"
+
+
+def _suggest(namespace: str, loc: tuple[int | str, ...]) -> str:
+    model: Any = StackSettings
+    for part in loc[:-1]:
+        field = model.model_fields.get(_snake(str(part)))
+        model = field.annotation if field else None
+        if model is None or not hasattr(model, "model_fields"):
+            return ""
+    names = [f.alias or n for n, f in model.model_fields.items() if n not in ("project", "stack")]
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    return f" (did you mean {close[0]}?)" if close else f" (known keys: {', '.join(sorted(names))})"
+
+
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+
+
+def _parse(value: Any) -> Any:
+    """Config values arrive as strings; objects and lists as JSON."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        return json.loads(value)
+    return value
+
+
+def load_settings(config: Mapping[str, Any], *, project: str, stack: str) -> StackSettings:
+    """Validate a stack's configuration (``{"aws:region": ..., "<project>:network": {...}}``)."""
+    data: dict[str, Any] = {"project": project, "stack": stack, "region": config.get("aws:region")}
+    for key, value in config.items():
+        namespace, _, name = key.partition(":")
+        if namespace == project:
+            data[name] = _parse(value)
+    try:
+        return StackSettings.model_validate(data)
+    except ValidationError as err:
+        raise SettingsError(stack, [_describe(project, e) for e in err.errors()]) from None
+
+
+def settings_from_pulumi() -> StackSettings:
+    """Read the running stack's configuration (from the CLI, or from the offline engine)."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    config = {**get_config_env(), **CONFIG.get()}
+    return load_settings(config, project=pulumi.get_project(), stack=pulumi.get_stack())
