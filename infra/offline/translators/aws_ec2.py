@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.offline.registry import Created, Ctx, translator
+from infra.offline.registry import Created, Ctx, stable_suffix, translator
 
 
 @translator("aws:ec2/vpc:Vpc")
@@ -113,7 +113,7 @@ def route(ctx: Ctx) -> Created:
         RouteTableId=ctx.inputs["routeTableId"], DestinationCidrBlock=ctx.inputs["destinationCidrBlock"], **targets
     )
     return Created(
-        f"r-{ctx.inputs['routeTableId']}{abs(hash(ctx.inputs['destinationCidrBlock'])) % 10**10}", {"state": "active"}
+        f"r-{ctx.inputs['routeTableId']}{stable_suffix(ctx.inputs['destinationCidrBlock'])}", {"state": "active"}
     )
 
 
