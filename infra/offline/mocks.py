@@ -88,6 +88,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 return r.outputs
         return None
 
+    def find(self, type_: str) -> list[dict[str, Any]]:
+        return [r.outputs for r in self.resources if r.type == type_]
+
     # -- pulumi.runtime.Mocks ------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         answer = registry.INVOKES.get(args.token)
@@ -145,15 +148,17 @@ class OfflineMocks(pulumi.runtime.Mocks):
             region=self.region,
             tags=tags,
             lookup=self.lookup,
+            find=self.find,
         )
         base = dict(record.inputs)
         if is_taggable(record.type):
             base["tagsAll"] = tags
 
-        translate = registry.TRANSLATORS.get(record.type)
+        translate = registry.find_translator(record.type)
         if translate is not None:
             created = translate(ctx)
             record.emulation = _emulation_of(record.type)
+            record.note = created.note
             return created.id, {**base, **created.outputs, "id": created.id}
 
         synth = registry.SYNTHESIZED.get(record.type)

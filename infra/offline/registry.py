@@ -31,6 +31,8 @@ class Ctx:
     """The resource's effective tags (provider default tags merged with its own)."""
     lookup: Callable[[str, str], dict[str, Any] | None] = field(repr=False)
     """``lookup(type, id)`` returns the outputs of an earlier resource, for cross-references."""
+    find: Callable[[str], list[dict[str, Any]]] = field(repr=False)
+    """``find(type)`` returns the outputs of every earlier resource of that type."""
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=self.region)
@@ -64,6 +66,8 @@ class Created:
 
     id: str
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    note: str = ""
+    """Shown next to the resource in the report (for example what was validated, or not)."""
 
 
 Translator = Callable[[Ctx], Created]
@@ -78,6 +82,7 @@ class Synthesized:
 
 
 TRANSLATORS: dict[str, Translator] = {}
+PREFIX_TRANSLATORS: dict[str, Translator] = {}
 SYNTHESIZED: dict[str, Synthesized] = {}
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {}
 
@@ -93,6 +98,30 @@ def translator(*types: str) -> Callable[[Translator], Translator]:
         return fn
 
     return register
+
+
+def translator_for_prefix(prefix: str) -> Callable[[Translator], Translator]:
+    """Register a function for every type starting with ``prefix`` (``"kubernetes:"``).
+
+    A translator registered for the exact type wins over a prefix translator.
+    """
+
+    def register(fn: Translator) -> Translator:
+        if prefix in PREFIX_TRANSLATORS:
+            raise ValueError(f"{prefix} is registered twice")
+        PREFIX_TRANSLATORS[prefix] = fn
+        return fn
+
+    return register
+
+
+def find_translator(type_: str) -> Translator | None:
+    if type_ in TRANSLATORS:
+        return TRANSLATORS[type_]
+    for prefix, fn in PREFIX_TRANSLATORS.items():
+        if type_.startswith(prefix) and type_ not in SYNTHESIZED:
+            return fn
+    return None
 
 
 def synthesized(type_: str, reason: str, outputs: Callable[[Ctx], Mapping[str, Any]] | None = None) -> None:
