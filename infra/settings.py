@@ -86,6 +86,8 @@ def _describe(namespace: str, error: Any) -> str:
     if error["type"] == "missing":
         return f"{key}: is required"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if isinstance(error["input"], dict):  # a rule across a section's keys: the message names them
+        return f"{key}: {message}"
     return f"{key} = {json.dumps(error['input'], default=str)}: {message}"
 
 

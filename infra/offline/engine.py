@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 import yaml
 from moto import mock_aws
-from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -77,22 +77,23 @@ def _fake_aws_environment(region: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None) -> StackRun:
+def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, program: Path = PROGRAM) -> StackRun:
     """Run the stack program for ``stack`` offline and return its resource graph.
 
     ``config_overrides`` replaces individual config keys (``"webscale:network"``), which
-    tests use to try bad values. Raises :class:`OfflineError` naming every resource that
-    moto rejected, or the settings error when the configuration is invalid.
+    tests use to try bad values; ``program`` lets the engine's own tests run a small
+    program of theirs instead of the stack's. Raises :class:`OfflineError` naming every
+    resource that moto rejected, or the settings error when the configuration is invalid.
     """
     config = {**load_stack_config(stack), **(config_overrides or {})}
     region = str(config.get("aws:region") or "")
     if not region:
         raise OfflineError(f"stacks/Pulumi.{stack}.yaml sets no aws:region")
     # A fresh context isolates the Pulumi runtime's globals (root resource, config) per run.
-    return contextvars.Context().run(_run_in_context, stack, config, region)
+    return contextvars.Context().run(_run_in_context, stack, config, region, program)
 
 
-def _run_in_context(stack: str, config: dict[str, Any], region: str) -> StackRun:
+def _run_in_context(stack: str, config: dict[str, Any], region: str, program_path: Path) -> StackRun:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     mocks = OfflineMocks(region)
@@ -103,9 +104,11 @@ def _run_in_context(stack: str, config: dict[str, Any], region: str) -> StackRun
             pulumi.runtime.set_mocks(
                 mocks, project=project_name(), stack=stack, preview=False, monitor=RecordingMonitor(mocks)
             )
+            # Output tasks of an earlier run that failed would otherwise be awaited on a closed loop.
+            SETTINGS.outputs.clear()
 
             def program() -> None:
-                runpy.run_path(str(PROGRAM), run_name="__main__")
+                runpy.run_path(str(program_path), run_name="__main__")
                 exports.update(_sync_await(_resolve_exports(mocks.secrets)))
 
             try:

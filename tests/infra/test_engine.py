@@ -1,0 +1,96 @@
+"""The offline engine: it runs programs in moto, rejects what moto rejects, says what it faked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.offline import report
+from infra.offline.__main__ import main as cli
+from infra.offline.engine import load_stack_config, run_stack
+from infra.offline.mocks import OfflineError
+from infra.offline.model import StackRun
+
+PROGRAMS = Path(__file__).parent / "programs"
+
+
+def test_ids_and_references_are_motos_own(run_of):
+    dev = run_of("dev")
+    vpc = dev.one("aws:ec2/vpc:Vpc")
+    assert vpc.id.startswith("vpc-") and vpc["defaultSecurityGroupId"].startswith("sg-")
+    assert all(s["vpcId"] == vpc.id for s in dev.of_type("aws:ec2/subnet:Subnet"))
+
+
+def test_a_resource_moto_rejects_fails_the_run_naming_it():
+    with pytest.raises(OfflineError) as caught:
+        run_stack("dev", program=PROGRAMS / "subnet_outside_vpc.py")
+    message = str(caught.value)
+    assert "aws:ec2/subnet:Subnet 'stray' was rejected" in message
+    assert "InvalidSubnet.Range" in message
+
+
+def test_a_type_without_translator_is_labelled_synthesized():
+    run = run_stack("dev", program=PROGRAMS / "untranslated_type.py")
+    topic = run.one("aws:sns/topic:Topic")
+    assert topic.emulation == "synthesized" and topic.note == "no translator written for this type"
+    assert "Not emulated (moto lacks the API):" in report.render(run)
+    assert "aws:sns:Topic  alerts: no translator written for this type" in report.render(run)
+
+
+def test_a_resource_on_the_default_provider_is_rejected():
+    with pytest.raises(OfflineError, match="uses the default aws provider"):
+        run_stack("dev", program=PROGRAMS / "default_provider.py")
+
+
+def test_every_type_in_every_stack_is_emulated_or_declared_with_a_reason(each_stack: StackRun):
+    undeclared = {r.type for r in each_stack.resources if r.note == "no translator written for this type"}
+    assert not undeclared, f"types with no translator and no stated reason: {sorted(undeclared)}"
+
+
+def test_secret_outputs_never_reach_reports():
+    run = run_stack("dev", program=PROGRAMS / "secret_output.py")
+    assert run.outputs["token"] == "s3cr3t-value-for-tests"  # tests may see it ...
+    rendered = report.render(run) + json.dumps(report.plan(run, {}))
+    assert "s3cr3t-value-for-tests" not in rendered  # ... reports may not
+    assert '"[secret]"' in rendered and '"plain"' in rendered
+
+
+def test_plan_json_has_the_shape_of_pulumi_preview_json(run_of, tmp_path: Path):
+    run = run_of("dev")
+    written = report.write(run, load_stack_config("dev"), tmp_path)
+    plan = json.loads((written / "plan.json").read_text())
+    assert plan["changeSummary"] == {"create": len(run.resources)}
+    assert len(plan["steps"]) == len(run.resources)
+    for step in plan["steps"]:
+        assert step["op"] == "create" and step["urn"] == step["newState"]["urn"]
+        assert {"type", "inputs", "outputs", "custom"} <= step["newState"].keys()
+    subnet = next(s for s in plan["steps"] if s["newState"]["type"] == "aws:ec2/subnet:Subnet")
+    assert subnet["newState"]["inputs"]["cidrBlock"]  # camelCase inputs, as the program passed them
+    assert subnet["newState"]["parent"].endswith("aws:ec2/vpc:Vpc::network")
+    stack = next(s for s in plan["steps"] if s["newState"]["type"] == "pulumi:pulumi:Stack")
+    assert stack["newState"]["outputs"]["vpcId"].startswith("vpc-")
+
+
+def test_report_shows_the_tree_counts_outputs_and_emulation(run_of):
+    text = report.render(run_of("prod"))
+    assert report.BANNER in text
+    assert "webscale:index:Network" in text and "├─ aws:ec2:Subnet" in text
+    assert "   3  aws:ec2/natGateway:NatGateway" in text
+    assert 'vpcId: "vpc-' in text
+    assert "emulated in moto" in text and "synthesized" in text
+
+
+def test_cli_exits_non_zero_and_names_the_key_on_bad_config(monkeypatch, capsys, tmp_path):
+    bad = {**load_stack_config("dev"), "webscale:network": {"azCount": 9}}
+    monkeypatch.setattr("infra.offline.__main__.run_stack", lambda stack: run_stack(stack, config_overrides=bad))
+    assert cli(["up", "--stack", "dev", "--out", str(tmp_path)]) == 1
+    assert "webscale:network.azCount = 9" in capsys.readouterr().err
+    assert not (tmp_path / "dev").exists()
+
+
+def test_cli_prints_the_plan_and_writes_plan_json(capsys, tmp_path):
+    assert cli(["up", "--stack", "dev", "--out", str(tmp_path)]) == 0
+    assert "Offline plan for stack webscale/dev" in capsys.readouterr().out
+    assert (tmp_path / "dev" / "plan.json").is_file()
