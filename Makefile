@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: up test lint venv clean
+.PHONY: up test lint docs venv clean
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ endif
 ## test: every test
 test: venv
 	$(PY) -m pytest -q
+
+## docs: regenerate docs/configuration.md from the settings classes
+docs: venv
+	$(PY) -m infra.config_docs > docs/configuration.md
 
 lint: venv
 	$(VENV)/bin/ruff check .

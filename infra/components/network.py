@@ -26,7 +26,7 @@ and the load balancer controller), reached privately instead of through NAT."""
 
 
 class NetworkArgs(ConfigModel):
-    """``<project>:network`` in the stack configuration."""
+    """The VPC: its address range, AZs, NAT gateways, flow logs and endpoints."""
 
     cidr: str = "10.0.0.0/16"
     """The VPC's IPv4 range. Default: a /16, room for one pod address per VPC CNI slot."""
