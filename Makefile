@@ -33,9 +33,11 @@ test: venv
 docs: venv
 	$(PY) -m infra.config_docs > docs/configuration.md
 
+## lint: ruff (lint and format) and mypy over the whole tree
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy infra
 
 clean:
 	rm -rf out $(VENV)

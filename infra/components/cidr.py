@@ -35,7 +35,7 @@ def largest_vpc_prefix() -> int:
 
 def plan_subnets(vpc_cidr: str, az_count: int) -> SubnetPlan:
     """Split ``vpc_cidr`` into public, private and isolated subnets, one per AZ and tier."""
-    vpc = ipaddress.ip_network(vpc_cidr, strict=True)
+    vpc = ipaddress.IPv4Network(vpc_cidr, strict=True)
     if not 1 <= az_count <= MAX_AZS:
         raise ValueError(f"az_count must be between 1 and {MAX_AZS}, got {az_count}")
     if vpc.prefixlen > largest_vpc_prefix():

@@ -109,7 +109,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 urn=urn,
                 type=args.typ,
                 name=args.name,
-                custom=args.custom,
+                custom=bool(args.custom),
                 parent=request.parent or None,
                 provider=args.provider.rsplit("::", 1)[0] if args.provider else None,
                 id=None,
