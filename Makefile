@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)
 .PHONY: up test lint docs venv clean
 
 $(VENV)/.installed: requirements.txt
-	python3 -m venv $(VENV)
+	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
