@@ -94,3 +94,18 @@ def test_cli_prints_the_plan_and_writes_plan_json(capsys, tmp_path):
     assert cli(["up", "--stack", "dev", "--out", str(tmp_path)]) == 0
     assert "Offline plan for stack webscale/dev" in capsys.readouterr().out
     assert (tmp_path / "dev" / "plan.json").is_file()
+
+
+def test_iam_policy_documents_render_like_the_provider():
+    run = run_stack("dev", program=PROGRAMS / "policy_document.py")
+    assert json.loads(run.outputs["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/x"},
+                "Condition": {"StringEquals": {"x:sub": "system:serviceaccount:a:b"}},
+            }
+        ],
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import boto3
@@ -36,3 +38,46 @@ def current_region(args: dict[str, Any], region: str) -> dict[str, Any]:
 @invoke("aws:index/getPartition:getPartition")
 def partition(args: dict[str, Any], region: str) -> dict[str, Any]:
     return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+
+
+def _statement(s: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if s.get("sid"):
+        out["Sid"] = s["sid"]
+    out["Effect"] = s.get("effect", "Allow")
+    for key, field in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+        if s.get(key):
+            out[field] = {p["type"]: _one_or_many(p["identifiers"]) for p in s[key]}
+    for key, field in (
+        ("actions", "Action"),
+        ("notActions", "NotAction"),
+        ("resources", "Resource"),
+        ("notResources", "NotResource"),
+    ):
+        if s.get(key):
+            out[field] = _one_or_many(s[key])
+    if s.get("conditions"):
+        condition: dict[str, dict[str, Any]] = {}
+        for c in s["conditions"]:
+            condition.setdefault(c["test"], {})[c["variable"]] = _one_or_many(c["values"])
+        out["Condition"] = condition
+    return out
+
+
+def _one_or_many(values: list[str]) -> str | list[str]:
+    """The provider writes a single value as a string and several as a list."""
+    return values[0] if len(values) == 1 else sorted(values)
+
+
+@invoke("aws:iam/getPolicyDocument:getPolicyDocument")
+def policy_document(args: dict[str, Any], region: str) -> dict[str, Any]:
+    document = {
+        "Version": args.get("version", "2012-10-17"),
+        "Statement": [_statement(s) for s in args.get("statements", [])],
+    }
+    text = json.dumps(document, indent=2)
+    return {
+        "id": hashlib.sha256(text.encode()).hexdigest()[:10],
+        "json": text,
+        "minifiedJson": json.dumps(document, separators=(",", ":")),
+    }
