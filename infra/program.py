@@ -5,6 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.cache import RedisCache
+from infra.components.database import PostgresDatabase
+from infra.components.kafka import KafkaCluster
 from infra.components.network import Network
 from infra.naming import stack_name
 from infra.settings import settings_from_pulumi
@@ -27,3 +30,15 @@ def main() -> None:
     pulumi.export("publicSubnetIds", network.public_subnet_ids)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)
+
+    # Data tier (issue #8). Clients are admitted by security group only; the EKS node group's
+    # joins this list when the cluster lands. Until then the data stores admit nothing.
+    data_clients: list[pulumi.Input[str]] = []
+    data = dict(network=network, allowed_security_group_ids=data_clients, protect=settings.protect_stateful_resources)
+    database = PostgresDatabase("database", settings.database, **data, opts=opts)
+    cache = RedisCache("cache", settings.cache, **data, opts=opts)
+    kafka = KafkaCluster("kafka", settings.kafka, **data, opts=opts)
+    pulumi.export("databaseWriterEndpoint", database.writer_endpoint)
+    pulumi.export("databaseReaderEndpoints", database.reader_endpoints)
+    pulumi.export("cacheEndpoint", cache.primary_endpoint)
+    pulumi.export("kafkaBootstrapBrokersIam", kafka.bootstrap_brokers_iam)

@@ -15,9 +15,12 @@ from functools import cache
 from typing import Any
 
 import boto3
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from infra.args import ConfigModel
+from infra.components.cache import CacheArgs
+from infra.components.database import DatabaseArgs
+from infra.components.kafka import KafkaArgs
 from infra.components.network import NetworkArgs
 
 
@@ -48,6 +51,12 @@ class StackSettings(ConfigModel):
     cost_center: str = Field(min_length=1)
     """Cost center tagged on every resource, for the bill. Required: no sensible default."""
     network: NetworkArgs = NetworkArgs()
+    protect_stateful_resources: bool = True
+    """Pulumi ``protect`` on the database instances, the cache, the Kafka cluster and their
+    KMS keys: deleting or replacing them then needs an explicit unprotect. Default on (safe)."""
+    database: DatabaseArgs = DatabaseArgs()
+    cache: CacheArgs = CacheArgs()
+    kafka: KafkaArgs = KafkaArgs()
 
     @field_validator("region")
     @classmethod
@@ -57,6 +66,15 @@ class StackSettings(ConfigModel):
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ValueError(f"is not an AWS region{hint}")
         return region
+
+    @model_validator(mode="after")
+    def _brokers_fill_every_az(self) -> StackSettings:
+        if self.kafka.broker_count % self.network.az_count:
+            raise ValueError(
+                f"webscale:kafka.brokerCount ({self.kafka.broker_count}) must be a multiple of "
+                f"webscale:network.azCount ({self.network.az_count}): MSK places the same number of brokers in every AZ"
+            )
+        return self
 
     def default_tags(self) -> dict[str, str]:
         """Tags every taggable AWS resource carries, through the provider's default tags."""

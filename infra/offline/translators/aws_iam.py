@@ -4,7 +4,29 @@ from __future__ import annotations
 
 import json
 
-from infra.offline.registry import Created, Ctx, translator
+from infra.offline.registry import ACCOUNT_ID, Created, Ctx, translator
+
+
+def _ensure_aws_managed_policy(arn: str, region: str) -> None:
+    """Load one AWS managed policy from moto's bundled copy, on first use.
+
+    moto knows AWS's managed policies but only loads all of them (slowly) when asked to;
+    loading the few a stack attaches keeps runs fast and still rejects unknown names.
+    """
+    if ":iam::aws:policy/" not in arn:
+        return
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    backend = iam_backends[ACCOUNT_ID]["global"]
+    if arn in backend.managed_policies:
+        return
+    name = arn.rsplit("/", 1)[-1]
+    data = json.loads(aws_managed_policies_data).get(name)
+    if data is None:
+        raise ValueError(f"{arn} is not an AWS managed policy")
+    policy = AWSManagedPolicy.from_data(name, ACCOUNT_ID, region, data)
+    backend.managed_policies[policy.arn] = policy
 
 
 def _document(value: object) -> str:
@@ -23,6 +45,7 @@ def role(ctx: Ctx) -> Created:
         Tags=ctx.tag_list(),
     )["Role"]
     for arn in ctx.inputs.get("managedPolicyArns") or []:
+        _ensure_aws_managed_policy(arn, ctx.region)
         iam.attach_role_policy(RoleName=name, PolicyArn=arn)
     return Created(name, {"arn": r["Arn"], "name": name, "uniqueId": r["RoleId"]})
 
@@ -51,5 +74,6 @@ def policy(ctx: Ctx) -> Created:
 
 @translator("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
 def role_policy_attachment(ctx: Ctx) -> Created:
+    _ensure_aws_managed_policy(ctx.inputs["policyArn"], ctx.region)
     ctx.client("iam").attach_role_policy(RoleName=ctx.inputs["role"], PolicyArn=ctx.inputs["policyArn"])
     return Created(f"{ctx.inputs['role']}-{ctx.inputs['policyArn'].rsplit('/', 1)[-1]}")
