@@ -69,7 +69,9 @@ class StackSettings(ConfigModel):
 
     @model_validator(mode="after")
     def _brokers_fill_every_az(self) -> StackSettings:
-        if self.kafka.broker_count % self.network.az_count:
+        if self.kafka.broker_count is None:  # default: one broker per AZ
+            object.__setattr__(self, "kafka", self.kafka.model_copy(update={"broker_count": self.network.az_count}))
+        elif self.kafka.broker_count % self.network.az_count:
             raise ValueError(
                 f"webscale:kafka.brokerCount ({self.kafka.broker_count}) must be a multiple of "
                 f"webscale:network.azCount ({self.network.az_count}): MSK places the same number of brokers in every AZ"

@@ -39,8 +39,8 @@ class KafkaArgs(ConfigModel):
 
     kafka_version: str = Field(default="3.8.x", pattern=r"^\d+\.\d+\.(\d+|x)$")
     """Kafka version MSK runs. Default 3.8.x (MSK applies its patch releases)."""
-    broker_count: int = Field(default=3, ge=2, le=30)
-    """Brokers, 2..30; a multiple of network.azCount. Default 3 (one per AZ)."""
+    broker_count: int | None = Field(default=None, ge=2, le=30)
+    """Brokers, 2..30; a multiple of network.azCount. Default: one per AZ."""
     instance_type: str = "kafka.m7g.large"
     """Broker instance type, ``kafka.<family>.<size>``. Default kafka.m7g.large."""
     ebs_volume_gb: int = Field(default=100, ge=1, le=16384)
@@ -92,6 +92,12 @@ class KafkaArgs(ConfigModel):
             raise ValueError(f"maxEbsVolumeGb ({self.max_ebs_volume_gb}) must be >= ebsVolumeGb ({self.ebs_volume_gb})")
         return self
 
+    @property
+    def brokers(self) -> int:
+        if self.broker_count is None:
+            raise ValueError("kafka.brokerCount is resolved by StackSettings (one per AZ when unset)")
+        return self.broker_count
+
 
 def replication_factor(brokers: int) -> int:
     """Three copies where there are three brokers; every broker otherwise."""
@@ -132,7 +138,7 @@ class TopicSpec:
 
 
 def topic_specs(args: KafkaArgs) -> list[TopicSpec]:
-    rf = replication_factor(args.broker_count)
+    rf = replication_factor(args.brokers)
     specs = []
     for topic, events in APP_TOPICS.items():
         specs.append(TopicSpec(topic, args.partitions_per_topic, rf, args.log_retention_hours * 3_600_000, events))
@@ -192,7 +198,7 @@ class KafkaCluster(pulumi.ComponentResource):
             f"{name}-config",
             name=stack_name("kafka"),
             kafka_versions=[args.kafka_version],
-            server_properties=render_properties(server_properties(args.broker_count, args.log_retention_hours)),
+            server_properties=render_properties(server_properties(args.brokers, args.log_retention_hours)),
             description="Durable broker defaults",
             opts=child,
         )
@@ -201,7 +207,7 @@ class KafkaCluster(pulumi.ComponentResource):
             f"{name}-cluster",
             cluster_name=stack_name("kafka"),
             kafka_version=args.kafka_version,
-            number_of_broker_nodes=args.broker_count,
+            number_of_broker_nodes=args.brokers,
             broker_node_group_info=aws.msk.ClusterBrokerNodeGroupInfoArgs(
                 instance_type=args.instance_type,
                 client_subnets=network.isolated_subnet_ids,

@@ -73,13 +73,13 @@ def test_topics_have_enough_partitions_for_consumers(each_stack: StackRun):
     topics = topic_specs(settings.kafka)
     assert {t.name for t in topics} == set(APP_TOPICS) | {f"{t}.dlq" for t in APP_TOPICS}
     for topic in topics:
-        assert topic.replication_factor == min(3, settings.kafka.broker_count), topic.name
+        assert topic.replication_factor == min(3, settings.kafka.brokers), topic.name
         if topic.dead_letter_of is None:
             assert topic.partitions >= settings.kafka.max_consumer_replicas, topic.name
 
 
 def test_dead_letter_topics_keep_messages_longer():
-    topics = {t.name: t for t in topic_specs(KafkaArgs())}
+    topics = {t.name: t for t in topic_specs(KafkaArgs(broker_count=3))}
     assert topics["orders.dlq"].dead_letter_of == "orders"
     assert topics["orders.dlq"].retention_ms > topics["orders"].retention_ms
     assert topics["payments"].events == ("PaymentProcessed", "PaymentFailed")
@@ -106,3 +106,9 @@ def test_broker_count_multiple_of_azs():
 def test_bad_kafka_value_is_rejected(values, fragment):
     problems = problems_with("kafka", **values)
     assert any(p.startswith("webscale:kafka") and fragment in p for p in problems), problems
+
+
+def test_broker_count_defaults_to_one_per_az():
+    config = load_stack_config("dev")
+    config["webscale:kafka"] = {k: v for k, v in config["webscale:kafka"].items() if k != "brokerCount"}
+    assert load_settings(config, project="webscale", stack="test").kafka.brokers == 2
