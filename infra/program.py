@@ -7,6 +7,7 @@ import pulumi_aws as aws
 
 from infra.components.cache import RedisCache
 from infra.components.database import PostgresDatabase
+from infra.components.edge import Edge
 from infra.components.kafka import KafkaCluster
 from infra.components.network import Network
 from infra.naming import stack_name
@@ -23,6 +24,10 @@ def main() -> None:
 
     cluster_name = stack_name()
     network = Network("network", settings.network, cluster_name=cluster_name, opts=opts)
+
+    # CloudFront's certificate and WAF web ACL exist only in us-east-1; same default tags.
+    us_east_1 = aws.Provider("aws-us-east-1", region="us-east-1", default_tags={"tags": settings.default_tags()})
+    edge = Edge("edge", settings.edge, network=network, us_east_1=us_east_1, opts=opts)
 
     pulumi.export("region", settings.region)
     pulumi.export("vpcId", network.vpc_id)
@@ -42,3 +47,7 @@ def main() -> None:
     pulumi.export("databaseReaderEndpoints", database.reader_endpoints)
     pulumi.export("cacheEndpoint", cache.primary_endpoint)
     pulumi.export("kafkaBootstrapBrokersIam", kafka.bootstrap_brokers_iam)
+    pulumi.export("albSecurityGroupId", edge.alb_security_group_id)
+    pulumi.export("apiTargetGroupArn", edge.target_group_arn)
+    pulumi.export("cdnDomainName", edge.distribution_domain_name)
+    pulumi.export("url", edge.url)

@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from infra.args import ConfigModel
 from infra.components.cache import CacheArgs
 from infra.components.database import DatabaseArgs
+from infra.components.edge import EdgeArgs
 from infra.components.kafka import KafkaArgs
 from infra.components.network import NetworkArgs
 
@@ -57,6 +58,7 @@ class StackSettings(ConfigModel):
     database: DatabaseArgs = DatabaseArgs()
     cache: CacheArgs = CacheArgs()
     kafka: KafkaArgs = KafkaArgs()
+    edge: EdgeArgs = EdgeArgs()
 
     @field_validator("region")
     @classmethod

@@ -145,7 +145,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
             name=record.name,
             urn=record.urn,
             inputs=record.inputs,
-            region=self.region,
+            region=self._region_of(record),
             tags=tags,
             lookup=self.lookup,
             find=self.find,
@@ -171,6 +171,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
             {"arn": ctx.arn(record.type.split(":")[1].split("/")[0], id_)} if record.type.startswith("aws:") else {}
         )
         return id_, {**base, **outputs, **synth.outputs(ctx), "id": id_}
+
+    def _region_of(self, record: Resource) -> str:
+        """Where the resource lives: its own ``region`` input, else its provider's, else the stack's."""
+        provider = self._by_urn.get(record.provider or "")
+        return str(record.inputs.get("region") or (provider.inputs.get("region") if provider else None) or self.region)
 
     def _effective_tags(self, record: Resource) -> dict[str, str]:
         if not record.type.startswith("aws:"):

@@ -81,3 +81,35 @@ def policy_document(args: dict[str, Any], region: str) -> dict[str, Any]:
         "json": text,
         "minifiedJson": json.dumps(document, separators=(",", ":")),
     }
+
+
+@invoke("aws:ec2/getManagedPrefixList:getManagedPrefixList")
+def managed_prefix_list(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """AWS-managed prefix lists (the CloudFront origin-facing one), as moto lists them."""
+    ec2 = boto3.client("ec2", region_name=args.get("region") or region)
+    if args.get("id"):
+        found = ec2.describe_managed_prefix_lists(PrefixListIds=[args["id"]])["PrefixLists"]
+    else:
+        found = [
+            p for p in ec2.describe_managed_prefix_lists()["PrefixLists"] if p["PrefixListName"] == args.get("name")
+        ]
+    if len(found) != 1:
+        raise ValueError(f"getManagedPrefixList: no single prefix list matches {args}")
+    p = found[0]
+    return {
+        "id": p["PrefixListId"],
+        "name": p["PrefixListName"],
+        "arn": p.get("PrefixListArn", ""),
+        "addressFamily": p.get("AddressFamily", "IPv4"),
+        "maxEntries": p.get("MaxEntries", 0),
+        "ownerId": p.get("OwnerId", "AWS"),
+        "version": p.get("Version", 1),
+        "entries": [],
+        "tags": {},
+    }
+
+
+@invoke("aws:s3/getCanonicalUserId:getCanonicalUserId")
+def canonical_user_id(args: dict[str, Any], region: str) -> dict[str, Any]:
+    owner = boto3.client("s3", region_name=region).list_buckets()["Owner"]
+    return {"id": owner["ID"], "displayName": owner.get("DisplayName", "")}

@@ -1,0 +1,93 @@
+"""Private, encrypted, expiring S3 buckets for the ALB's and CloudFront's logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.edge.policies import CLOUDFRONT_LOG_DELIVERY_CANONICAL_ID
+from infra.naming import stack_name
+
+
+def log_bucket(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    expiry_days: int,
+    policy: Callable[[str], dict[str, Any]],
+    ownership: Literal["BucketOwnerEnforced", "BucketOwnerPreferred"],
+) -> aws.s3.Bucket:
+    """A log bucket: public access blocked, SSE-S3, expiry after ``expiry_days``, ``policy(arn)``.
+
+    SSE-S3 rather than SSE-KMS: ALB access logs support only SSE-S3, and CloudFront's log
+    delivery would need a grant on the key for its own account; S3-managed keys keep both simple.
+    ``BucketOwnerPreferred`` keeps ACLs enabled, which CloudFront standard logging still writes
+    through; the ACL then grants only the bucket owner and the ``awslogsdelivery`` account.
+    """
+    bucket = aws.s3.Bucket(
+        name,
+        bucket_prefix=f"{stack_name(name, max_len=36)}-",
+        force_destroy=False,
+        tags={"Name": stack_name(name)},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    child = pulumi.ResourceOptions(parent=bucket)
+    block = aws.s3.BucketPublicAccessBlock(
+        name,
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=child,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        name,
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}, "bucket_key_enabled": True}],
+        opts=child,
+    )
+    controls = aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": ownership}, opts=child)
+    aws.s3.BucketLifecycleConfiguration(
+        name,
+        bucket=bucket.id,
+        rules=[
+            {
+                "id": "expire-logs",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "expiration": {"days": expiry_days},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }
+        ],
+        opts=child,
+    )
+    # After the public access block, so the policy is never evaluated against an open bucket.
+    aws.s3.BucketPolicy(
+        name,
+        bucket=bucket.id,
+        policy=bucket.arn.apply(lambda arn: json.dumps(policy(arn))),
+        opts=pulumi.ResourceOptions(parent=bucket, depends_on=[block]),
+    )
+    if ownership == "BucketOwnerPreferred":
+        owner = aws.s3.get_canonical_user_id(opts=pulumi.InvokeOptions(parent=bucket)).id
+        aws.s3.BucketAcl(
+            name,
+            bucket=bucket.id,
+            access_control_policy={
+                "owner": {"id": owner},
+                "grants": [
+                    {"grantee": {"id": owner, "type": "CanonicalUser"}, "permission": "FULL_CONTROL"},
+                    {
+                        "grantee": {"id": CLOUDFRONT_LOG_DELIVERY_CANONICAL_ID, "type": "CanonicalUser"},
+                        "permission": "FULL_CONTROL",
+                    },
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[controls, block]),
+        )
+    return bucket

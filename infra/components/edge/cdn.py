@@ -1,0 +1,158 @@
+"""CloudFront in front of the internal ALB, reached through a VPC origin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.edge.args import EdgeArgs
+from infra.components.edge.policies import (
+    API_METHODS,
+    API_ORIGIN_HEADERS,
+    CACHED_METHODS,
+    CACHING_DISABLED,
+    CACHING_OPTIMIZED,
+    READ_METHODS,
+    VIEWER_MIN_TLS,
+)
+from infra.naming import stack_name
+
+ORIGIN_ID = "api-alb"
+
+
+def security_headers(name: str, *, parent: pulumi.Resource) -> aws.cloudfront.ResponseHeadersPolicy:
+    """HSTS (two years, subdomains, preload), nosniff, no framing, strict referrer, XSS block."""
+    return aws.cloudfront.ResponseHeadersPolicy(
+        name,
+        name=stack_name("security-headers"),
+        comment="Security headers on every response",
+        security_headers_config={
+            "strict_transport_security": {
+                "access_control_max_age_sec": 63072000,
+                "include_subdomains": True,
+                "preload": True,
+                "override": True,
+            },
+            "content_type_options": {"override": True},
+            "frame_options": {"frame_option": "DENY", "override": True},
+            "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
+            "xss_protection": {"protection": True, "mode_block": True, "override": True},
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def api_origin_request(name: str, *, parent: pulumi.Resource) -> aws.cloudfront.OriginRequestPolicy:
+    """What the API sees: every query string and cookie, and the headers it reads.
+
+    All cookies, because the app may set a short-lived cookie to read its own writes from the
+    primary; forwarding them all means a new cookie never needs an edge change.
+    """
+    return aws.cloudfront.OriginRequestPolicy(
+        name,
+        name=stack_name("api-origin-request"),
+        comment="API: all query strings and cookies, the headers the API reads",
+        query_strings_config={"query_string_behavior": "all"},
+        cookies_config={"cookie_behavior": "all"},
+        headers_config={"header_behavior": "whitelist", "headers": {"items": list(API_ORIGIN_HEADERS)}},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def vpc_origin(
+    name: str, *, alb: aws.lb.LoadBalancer, https: bool, parent: pulumi.Resource
+) -> aws.cloudfront.VpcOrigin:
+    """CloudFront's private path into the VPC to the internal ALB."""
+    return aws.cloudfront.VpcOrigin(
+        name,
+        vpc_origin_endpoint_config={
+            "name": stack_name("api-alb"),
+            "arn": alb.arn,
+            "http_port": 80,
+            "https_port": 443,
+            # Without a domain there is no certificate for the ALB; the hop then stays on
+            # AWS's network inside the VPC origin, never on the internet.
+            "origin_protocol_policy": "https-only" if https else "http-only",
+            "origin_ssl_protocols": {"items": ["TLSv1.2"], "quantity": 1},
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def _behavior(*, cache_policy: str, methods: tuple[str, ...], headers: Any, origin_request: Any = None) -> dict:
+    behavior = {
+        "target_origin_id": ORIGIN_ID,
+        "viewer_protocol_policy": "redirect-to-https",
+        "allowed_methods": list(methods),
+        "cached_methods": list(CACHED_METHODS),
+        "cache_policy_id": cache_policy,
+        "response_headers_policy_id": headers,
+        "compress": True,
+    }
+    if origin_request is not None:
+        behavior["origin_request_policy_id"] = origin_request
+    return behavior
+
+
+def distribution(
+    name: str,
+    args: EdgeArgs,
+    *,
+    alb: aws.lb.LoadBalancer,
+    origin: aws.cloudfront.VpcOrigin,
+    headers: aws.cloudfront.ResponseHeadersPolicy,
+    api_request: aws.cloudfront.OriginRequestPolicy,
+    web_acl: aws.wafv2.WebAcl,
+    logs: aws.s3.Bucket,
+    certificate_arn: pulumi.Output[str] | None,
+    parent: pulumi.Resource,
+) -> aws.cloudfront.Distribution:
+    """Static paths cached, API and everything else passed through; HTTPS for every viewer."""
+    api = _behavior(
+        cache_policy=CACHING_DISABLED, methods=API_METHODS, headers=headers.id, origin_request=api_request.id
+    )
+    viewer_certificate: dict[str, Any] = (
+        {"cloudfront_default_certificate": True}
+        if certificate_arn is None
+        else {
+            "acm_certificate_arn": certificate_arn,
+            "ssl_support_method": "sni-only",
+            "minimum_protocol_version": VIEWER_MIN_TLS,
+        }
+    )
+    return aws.cloudfront.Distribution(
+        name,
+        comment=stack_name("edge"),
+        enabled=True,
+        is_ipv6_enabled=True,
+        http_version="http2and3",
+        price_class=args.price_class,
+        aliases=[args.domain_name] if args.domain_name else [],
+        web_acl_id=web_acl.arn,
+        origins=[
+            {
+                "origin_id": ORIGIN_ID,
+                # With a domain, the name the ALB's certificate covers (SNI and Host); otherwise
+                # the ALB's own name, over HTTP inside the VPC origin.
+                "domain_name": args.origin_domain_name or alb.dns_name,
+                "vpc_origin_config": {"vpc_origin_id": origin.id, "origin_read_timeout": 30},
+            }
+        ],
+        ordered_cache_behaviors=[
+            {
+                "path_pattern": "/static/*",
+                **_behavior(cache_policy=CACHING_OPTIMIZED, methods=READ_METHODS, headers=headers.id),
+            },
+            {"path_pattern": "/api/*", **api},
+        ],
+        default_cache_behavior=_behavior(
+            cache_policy=CACHING_DISABLED, methods=API_METHODS, headers=headers.id, origin_request=api_request.id
+        ),
+        restrictions={"geo_restriction": {"restriction_type": "none"}},
+        viewer_certificate=viewer_certificate,
+        logging_config={"bucket": logs.bucket_domain_name, "prefix": "cloudfront/", "include_cookies": False},
+        tags={"Name": stack_name("edge")},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
