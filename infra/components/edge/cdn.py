@@ -20,6 +20,7 @@ from infra.components.edge.policies import (
 from infra.naming import stack_name
 
 ORIGIN_ID = "api-alb"
+NO_GEO_RESTRICTION: Any = {"geo_restriction": {"restriction_type": "none"}}
 
 
 def security_headers(name: str, *, parent: pulumi.Resource) -> aws.cloudfront.ResponseHeadersPolicy:
@@ -81,8 +82,8 @@ def vpc_origin(
     )
 
 
-def _behavior(*, cache_policy: str, methods: tuple[str, ...], headers: Any, origin_request: Any = None) -> dict:
-    behavior = {
+def _behavior(*, cache_policy: str, methods: tuple[str, ...], headers: Any, origin_request: Any = None) -> Any:
+    behavior: dict[str, Any] = {
         "target_origin_id": ORIGIN_ID,
         "viewer_protocol_policy": "redirect-to-https",
         "allowed_methods": list(methods),
@@ -113,7 +114,7 @@ def distribution(
     api = _behavior(
         cache_policy=CACHING_DISABLED, methods=API_METHODS, headers=headers.id, origin_request=api_request.id
     )
-    viewer_certificate: dict[str, Any] = (
+    viewer_certificate: Any = (
         {"cloudfront_default_certificate": True}
         if certificate_arn is None
         else {
@@ -122,6 +123,23 @@ def distribution(
             "minimum_protocol_version": VIEWER_MIN_TLS,
         }
     )
+    origins: Any = [
+        {
+            "origin_id": ORIGIN_ID,
+            # With a domain, the name the ALB's certificate covers (SNI and Host); otherwise
+            # the ALB's own name, over HTTP inside the VPC origin.
+            "domain_name": args.origin_domain_name or alb.dns_name,
+            "vpc_origin_config": {"vpc_origin_id": origin.id, "origin_read_timeout": 30},
+        }
+    ]
+    ordered: Any = [
+        {
+            "path_pattern": "/static/*",
+            **_behavior(cache_policy=CACHING_OPTIMIZED, methods=READ_METHODS, headers=headers.id),
+        },
+        {"path_pattern": "/api/*", **api},
+    ]
+    logging: Any = {"bucket": logs.bucket_domain_name, "prefix": "cloudfront/", "include_cookies": False}
     return aws.cloudfront.Distribution(
         name,
         comment=stack_name("edge"),
@@ -131,28 +149,12 @@ def distribution(
         price_class=args.price_class,
         aliases=[args.domain_name] if args.domain_name else [],
         web_acl_id=web_acl.arn,
-        origins=[
-            {
-                "origin_id": ORIGIN_ID,
-                # With a domain, the name the ALB's certificate covers (SNI and Host); otherwise
-                # the ALB's own name, over HTTP inside the VPC origin.
-                "domain_name": args.origin_domain_name or alb.dns_name,
-                "vpc_origin_config": {"vpc_origin_id": origin.id, "origin_read_timeout": 30},
-            }
-        ],
-        ordered_cache_behaviors=[
-            {
-                "path_pattern": "/static/*",
-                **_behavior(cache_policy=CACHING_OPTIMIZED, methods=READ_METHODS, headers=headers.id),
-            },
-            {"path_pattern": "/api/*", **api},
-        ],
-        default_cache_behavior=_behavior(
-            cache_policy=CACHING_DISABLED, methods=API_METHODS, headers=headers.id, origin_request=api_request.id
-        ),
-        restrictions={"geo_restriction": {"restriction_type": "none"}},
+        origins=origins,
+        ordered_cache_behaviors=ordered,
+        default_cache_behavior=api,  # the app's other routes: passed through like the API
+        restrictions=NO_GEO_RESTRICTION,
         viewer_certificate=viewer_certificate,
-        logging_config={"bucket": logs.bucket_domain_name, "prefix": "cloudfront/", "include_cookies": False},
+        logging_config=logging,
         tags={"Name": stack_name("edge")},
         opts=pulumi.ResourceOptions(parent=parent),
     )

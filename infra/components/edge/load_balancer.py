@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -112,7 +113,7 @@ def build_alb(
         tags={"Name": stack_name("api")},
         opts=pulumi.ResourceOptions(parent=alb),
     )
-    forward = [{"type": "forward", "target_group_arn": target_group.arn}]
+    forward: list[Any] = [{"type": "forward", "target_group_arn": target_group.arn}]
     listeners: list[aws.lb.Listener] = []
     child = pulumi.ResourceOptions(parent=alb)
     if certificate_arn is None:

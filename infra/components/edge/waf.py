@@ -16,12 +16,14 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",  # bots and IPs Amazon threat intel has seen attack
 )
 
+ALLOW: Any = {"allow": {}}
 
-def _visibility(metric: str) -> dict[str, Any]:
+
+def _visibility(metric: str) -> Any:
     return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
 
 
-def waf_rules(args: EdgeArgs) -> list[dict[str, Any]]:
+def waf_rules(args: EdgeArgs) -> list[Any]:
     """The rate rule first (cheapest, and it must see every request), then the managed groups."""
     rate = {
         "name": "rate-limit-per-ip",
@@ -58,7 +60,7 @@ def web_acl(name: str, args: EdgeArgs, *, parent: pulumi.Resource, provider: aws
         name=metric,
         description="Rate limit per client IP and AWS managed rules in front of CloudFront",
         scope="CLOUDFRONT",
-        default_action={"allow": {}},
+        default_action=ALLOW,
         rules=waf_rules(args),
         visibility_config=_visibility(metric),
         opts=pulumi.ResourceOptions(parent=parent, provider=provider),
