@@ -344,3 +344,22 @@ def test_bad_edge_values_are_rejected_naming_the_key(edge: dict[str, Any], key: 
 def test_a_domain_without_a_zone_is_rejected():
     (problem,) = edge_problems(domainName="shop.example.com")
     assert problem.startswith("webscale:edge") and "hostedZoneId" in problem and "domainName" in problem
+
+
+# -- engine: a resource's region ------------------------------------------------------------------
+
+
+def _resource(urn: str, inputs: dict[str, Any], provider: str | None = None) -> Resource:
+    return Resource(urn, "aws:x/y:Y", urn, True, None, provider, None, inputs, {}, "moto")
+
+
+def test_engine_region_is_the_resources_then_its_providers_then_the_stacks():
+    from infra.offline.mocks import OfflineMocks
+
+    mocks = OfflineMocks("eu-west-1")
+    east = _resource("urn:east", {"region": "us-east-1"})
+    plain = _resource("urn:plain", {})
+    mocks._by_urn.update({east.urn: east, plain.urn: plain})
+    assert mocks._region_of(_resource("a", {}, provider="urn:east")) == "us-east-1"
+    assert mocks._region_of(_resource("b", {}, provider="urn:plain")) == "eu-west-1"
+    assert mocks._region_of(_resource("c", {"region": "ap-south-1"}, provider="urn:east")) == "ap-south-1"
