@@ -39,10 +39,21 @@ def main() -> None:
     # Data tier (issue #8). Clients are admitted by security group only; the EKS node group's
     # joins this list when the cluster lands. Until then the data stores admit nothing.
     data_clients: list[pulumi.Input[str]] = []
-    data = dict(network=network, allowed_security_group_ids=data_clients, protect=settings.protect_stateful_resources)
-    database = PostgresDatabase("database", settings.database, **data, opts=opts)
-    cache = RedisCache("cache", settings.cache, **data, opts=opts)
-    kafka = KafkaCluster("kafka", settings.kafka, **data, opts=opts)
+    protect = settings.protect_stateful_resources
+    database = PostgresDatabase(
+        "database",
+        settings.database,
+        network=network,
+        allowed_security_group_ids=data_clients,
+        protect=protect,
+        opts=opts,
+    )
+    cache = RedisCache(
+        "cache", settings.cache, network=network, allowed_security_group_ids=data_clients, protect=protect, opts=opts
+    )
+    kafka = KafkaCluster(
+        "kafka", settings.kafka, network=network, allowed_security_group_ids=data_clients, protect=protect, opts=opts
+    )
     pulumi.export("databaseWriterEndpoint", database.writer_endpoint)
     pulumi.export("databaseReaderEndpoints", database.reader_endpoints)
     pulumi.export("cacheEndpoint", cache.primary_endpoint)

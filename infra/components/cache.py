@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 from typing import Literal
 
 import pulumi
@@ -96,7 +97,7 @@ class CacheArgs(ConfigModel):
 
 
 def cache_parameters(args: CacheArgs) -> dict[str, str]:
-    parameters = {"maxmemory-policy": args.maxmemory_policy}
+    parameters: dict[str, str] = {"maxmemory-policy": args.maxmemory_policy}
     if args.cluster_mode:
         parameters["cluster-enabled"] = "yes"  # a cluster-mode group needs a cluster-mode parameter group
     return parameters
@@ -209,7 +210,7 @@ class RedisCache(pulumi.ComponentResource):
             opts=child,
         )
 
-        sizing: dict[str, object] = (
+        sizing: dict[str, Any] = (
             {"num_node_groups": args.shards, "replicas_per_node_group": args.replicas_per_shard}
             if args.cluster_mode
             else {"num_cache_clusters": args.nodes_per_shard}

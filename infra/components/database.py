@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -249,7 +250,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
 
         # Settings the primary and the replicas share.
-        common = dict(
+        common: dict[str, Any] = dict(
             instance_class=args.instance_class,
             engine="postgres",
             engine_version=args.engine_version,
@@ -343,7 +344,7 @@ class PostgresDatabase(pulumi.ComponentResource):
 
     def _credentials(
         self, name: str, args: DatabaseArgs, key: aws.kms.Key
-    ) -> tuple[dict[str, object], pulumi.Output[str] | None]:
+    ) -> tuple[dict[str, Any], pulumi.Output[str] | None]:
         """The primary's password arguments, and the secret's ARN when the component owns the secret."""
         if args.manage_master_user_password:
             return {"manage_master_user_password": True, "master_user_secret_kms_key_id": key.arn}, None
@@ -364,12 +365,13 @@ class PostgresDatabase(pulumi.ComponentResource):
             recovery_window_in_days=30,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        document: pulumi.Output[str] = pulumi.Output.json_dumps(
+            {"username": args.master_username, "password": password.result}
+        )
         aws.secretsmanager.SecretVersion(
             f"{name}-master",
             secret_id=secret.id,
-            secret_string=pulumi.Output.secret(
-                pulumi.Output.json_dumps({"username": args.master_username, "password": password.result})
-            ),
+            secret_string=pulumi.Output.secret(document),  # type: ignore[arg-type]  # the SDK's generic signature infers Never
             opts=pulumi.ResourceOptions(parent=secret),
         )
         return {"password": password.result}, secret.arn
