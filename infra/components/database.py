@@ -326,7 +326,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.replica_resource_ids = [r.resource_id for r in replicas]
         self.iam_database_user = args.iam_database_user
         self.master_user_secret_arn = (
-            primary.master_user_secrets.apply(lambda s: s[0].secret_arn) if secret_arn is None else secret_arn
+            primary.master_user_secrets.apply(lambda s: s[0].secret_arn or "") if secret_arn is None else secret_arn
         )
         self.register_outputs(
             {
