@@ -8,6 +8,7 @@ import pulumi_aws as aws
 from infra.components.cache import RedisCache
 from infra.components.database import PostgresDatabase
 from infra.components.edge import Edge
+from infra.components.eks import EksCluster
 from infra.components.kafka import KafkaCluster
 from infra.components.network import Network
 from infra.naming import stack_name
@@ -24,6 +25,7 @@ def main() -> None:
 
     cluster_name = stack_name()
     network = Network("network", settings.network, cluster_name=cluster_name, opts=opts)
+    eks = EksCluster("eks", settings.eks, network=network, cluster_name=cluster_name, opts=opts)
 
     # CloudFront's certificate and WAF web ACL exist only in us-east-1; same default tags.
     us_east_1 = aws.Provider("aws-us-east-1", region="us-east-1", default_tags={"tags": settings.default_tags()})
@@ -36,9 +38,9 @@ def main() -> None:
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)
 
-    # Data tier (issue #8). Clients are admitted by security group only; the EKS node group's
-    # joins this list when the cluster lands. Until then the data stores admit nothing.
-    data_clients: list[pulumi.Input[str]] = []
+    # Data tier (issue #8). Clients are admitted by security group only: the EKS nodes' group,
+    # since pods use the node security group (no security groups for pods).
+    data_clients: list[pulumi.Input[str]] = [eks.node_security_group_id]
     protect = settings.protect_stateful_resources
     database = PostgresDatabase(
         "database",
@@ -62,3 +64,10 @@ def main() -> None:
     pulumi.export("apiTargetGroupArn", edge.target_group_arn)
     pulumi.export("cdnDomainName", edge.distribution_domain_name)
     pulumi.export("url", edge.url)
+    pulumi.export("clusterName", eks.cluster_name)
+    pulumi.export("clusterEndpoint", eks.endpoint)
+    pulumi.export("kubernetesVersion", eks.kubernetes_version)
+    pulumi.export("oidcProviderArn", eks.oidc_provider_arn)
+    pulumi.export("nodeSecurityGroupId", eks.node_security_group_id)
+    pulumi.export("clusterSecurityGroupId", eks.cluster_security_group_id)
+    pulumi.export("kubeconfig", eks.kubeconfig)

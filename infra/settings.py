@@ -21,6 +21,7 @@ from infra.args import ConfigModel
 from infra.components.cache import CacheArgs
 from infra.components.database import DatabaseArgs
 from infra.components.edge import EdgeArgs
+from infra.components.eks.args import EksArgs
 from infra.components.kafka import KafkaArgs
 from infra.components.network import NetworkArgs
 
@@ -59,6 +60,7 @@ class StackSettings(ConfigModel):
     cache: CacheArgs = CacheArgs()
     kafka: KafkaArgs = KafkaArgs()
     edge: EdgeArgs = EdgeArgs()
+    eks: EksArgs = EksArgs()
 
     @field_validator("region")
     @classmethod

@@ -15,11 +15,15 @@ def key_policy(
     *,
     service_principals: tuple[str, ...] = (),
     logs_region: str | None = None,
+    service_linked_roles: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The account administers the key; named AWS services may use it.
 
     ``logs_region`` lets CloudWatch Logs in that region encrypt log groups of this
     account, scoped by the encryption context AWS sends for log groups.
+    ``service_linked_roles`` (``autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling``)
+    may use the key and grant it to the AWS resources they create: EC2 Auto Scaling
+    needs this to launch instances whose EBS volumes the key encrypts.
     """
     statements: list[dict[str, Any]] = [
         {
@@ -56,6 +60,25 @@ def key_policy(
                 },
             }
         )
+    if service_linked_roles:
+        roles = sorted(f"arn:{partition}:iam::{account_id}:role/aws-service-role/{r}" for r in service_linked_roles)
+        statements += [
+            {
+                "Sid": "ServiceLinkedRolesUseKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": roles},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ServiceLinkedRolesGrantToAwsResources",
+                "Effect": "Allow",
+                "Principal": {"AWS": roles},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+        ]
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -67,6 +90,7 @@ def encryption_key(
     parent: pulumi.Resource,
     service_principals: tuple[str, ...] = (),
     for_logs: bool = False,
+    service_linked_roles: tuple[str, ...] = (),
     protect: bool = False,
 ) -> aws.kms.Key:
     """A symmetric key with yearly rotation and an alias, as a child of ``parent``."""
@@ -85,6 +109,7 @@ def encryption_key(
                 partition,
                 service_principals=service_principals,
                 logs_region=region if for_logs else None,
+                service_linked_roles=service_linked_roles,
             )
         ),
         opts=pulumi.ResourceOptions(parent=parent, protect=protect),

@@ -99,7 +99,8 @@ def _run_in_context(stack: str, config: dict[str, Any], region: str, program_pat
     mocks = OfflineMocks(region)
     exports: dict[str, Any] = {}
     try:
-        with _fake_aws_environment(region), mock_aws():
+        # AWS managed policies (AmazonEKSClusterPolicy...) exist in AWS, so they must in moto too.
+        with _fake_aws_environment(region), mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
             pulumi.runtime.set_all_config({k: _encode(v) for k, v in config.items()}, [])
             pulumi.runtime.set_mocks(
                 mocks, project=project_name(), stack=stack, preview=False, monitor=RecordingMonitor(mocks)
