@@ -1,0 +1,91 @@
+"""webscale:eks validation: each bad value is rejected with a message naming its key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.components.eks.args import SUPPORTED_VERSIONS, EksArgs
+from infra.settings import SettingsError, load_settings
+
+BASE: dict[str, Any] = {
+    "aws:region": "eu-west-1",
+    "webscale:owner": "platform-team",
+    "webscale:costCenter": "cc-1",
+}
+
+
+def problems(eks: dict[str, Any]) -> str:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, "webscale:eks": eks}, project="webscale", stack="test")
+    return "\n".join(caught.value.problems)
+
+
+def test_defaults_are_valid_and_private():
+    settings = load_settings(BASE, project="webscale", stack="test")
+    assert settings.eks.kubernetes_version in SUPPORTED_VERSIONS
+    assert settings.eks.endpoint_public_access is False
+
+
+def test_unsupported_kubernetes_version_is_rejected_naming_the_key():
+    message = problems({"kubernetesVersion": "1.29"})
+    assert 'webscale:eks.kubernetesVersion = "1.29"' in message and "standard support" in message
+
+
+def test_min_above_desired_is_rejected_naming_the_sizes():
+    message = problems({"nodes": {"minSize": 3, "desiredSize": 2, "maxSize": 5}})
+    assert "webscale:eks.nodes" in message and "minSize (3) <= desiredSize (2)" in message
+
+
+def test_max_size_above_the_cap_is_rejected():
+    assert "webscale:eks.nodes.maxSize = 1000" in problems({"nodes": {"maxSize": 1000}})
+
+
+def test_max_size_zero_is_rejected():
+    assert "webscale:eks.nodes.maxSize = 0" in problems({"nodes": {"minSize": 0, "desiredSize": 0, "maxSize": 0}})
+
+
+def test_public_endpoint_without_cidrs_is_rejected():
+    assert "endpointPublicAccess needs publicAccessCidrs" in problems({"endpointPublicAccess": True})
+
+
+def test_public_endpoint_open_to_the_internet_is_rejected():
+    message = problems({"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]})
+    assert "webscale:eks.publicAccessCidrs" in message and "whole internet" in message
+
+
+def test_admin_principal_must_be_a_role_arn():
+    message = problems({"adminRoleArns": ["arn:aws:iam::123456789012:user/alice"]})
+    assert "webscale:eks.adminRoleArns" in message and "IAM role ARNs" in message
+
+
+def test_addon_version_format_is_enforced():
+    versions = {"vpc-cni": "1.20.4", "coredns": "v1.12.4-eksbuild.1", "kube-proxy": "v1.35.0-eksbuild.2"}
+    message = problems({"addonVersions": versions})
+    assert "webscale:eks.addonVersions" in message and "v1.2.3-eksbuild.4" in message
+
+
+def test_kube_proxy_must_match_the_cluster_minor():
+    versions = {"vpc-cni": "v1.20.4-eksbuild.2", "coredns": "v1.12.4-eksbuild.1", "kube-proxy": "v1.34.1-eksbuild.1"}
+    assert "addonVersions.kube-proxy (v1.34.1-eksbuild.1) must match kubernetesVersion 1.35" in problems(
+        {"addonVersions": versions}
+    )
+
+
+def test_audit_logs_cannot_be_turned_off():
+    message = problems({"logTypes": ["api", "authenticator"]})
+    assert "webscale:eks.logTypes" in message and "missing audit" in message
+
+
+def test_log_retention_must_be_a_cloudwatch_period():
+    assert "webscale:eks.logRetentionDays = 10" in problems({"logRetentionDays": 10})
+
+
+def test_chart_versions_must_be_exact():
+    assert "webscale:eks.charts.keda" in problems({"charts": {"keda": "^2.18"}})
+
+
+def test_supported_version_table_has_end_dates():
+    assert all(len(date) == 10 for date in SUPPORTED_VERSIONS.values())
+    assert EksArgs().kubernetes_version in SUPPORTED_VERSIONS
