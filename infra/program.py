@@ -70,4 +70,3 @@ def main() -> None:
     pulumi.export("oidcProviderArn", eks.oidc_provider_arn)
     pulumi.export("nodeSecurityGroupId", eks.node_security_group_id)
     pulumi.export("clusterSecurityGroupId", eks.cluster_security_group_id)
-    pulumi.export("kubeconfig", eks.kubeconfig)

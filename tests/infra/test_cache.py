@@ -59,9 +59,10 @@ def test_cache_in_isolated_subnets_with_its_parameters_and_logs(each_stack: Stac
         assert log_group["kmsKeyId"] and log_group["retentionInDays"], log_group.name
 
 
-def test_cache_admits_nothing_without_client_groups(each_stack: StackRun):
+def test_cache_admits_only_the_eks_nodes(each_stack: StackRun):
     group = each_stack.by_id(SECURITY_GROUP, each_stack.one(GROUP)["securityGroupIds"][0])
-    assert ingress_of(each_stack, group) == []
+    rules = ingress_of(each_stack, group)
+    assert [r["referencedSecurityGroupId"] for r in rules] == [each_stack.outputs["nodeSecurityGroupId"]]
 
 
 def test_cluster_mode_scales_writes_with_shards():

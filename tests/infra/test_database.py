@@ -128,9 +128,10 @@ def test_master_password_is_kept_in_a_kms_encrypted_secret(each_stack: StackRun)
         assert instance["password"] in each_stack.secrets
 
 
-def test_database_admits_nothing_without_client_groups(each_stack: StackRun):
+def test_database_admits_only_the_eks_nodes(each_stack: StackRun):
     group = each_stack.by_id(SECURITY_GROUP, primary(each_stack)["vpcSecurityGroupIds"][0])
-    assert ingress_of(each_stack, group) == [], "the database admits clients although none were given"
+    rules = ingress_of(each_stack, group)
+    assert [r["referencedSecurityGroupId"] for r in rules] == [each_stack.outputs["nodeSecurityGroupId"]]
 
 
 def test_security_groups_admit_only_given_groups():

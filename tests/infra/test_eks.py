@@ -158,11 +158,19 @@ def test_node_security_group_admits_the_control_plane_and_peers_only(each_stack:
     assert [(r["referencedSecurityGroupId"], r["fromPort"], r["toPort"]) for r in to_api] == [(node_sg, 443, 443)]
 
 
-def test_data_tier_clients_are_the_node_security_group(each_stack: StackRun):
-    # The data tier has not landed on main yet; its components will take this list.
+@pytest.mark.parametrize("component", ["PostgresDatabase", "RedisCache", "KafkaCluster"])
+def test_data_tier_admits_the_node_security_group_and_nothing_wider(each_stack: StackRun, component: str):
     node_sg = each_stack.outputs["nodeSecurityGroupId"]
-    assert node_sg.startswith("sg-")
-    assert each_stack.outputs["dataTierClientSecurityGroupIds"] == [node_sg]
+    (store,) = [r for r in each_stack.resources if r.type == f"webscale:index:{component}"]
+    groups = {g.id for g in each_stack.children(store, "aws:ec2/securityGroup:SecurityGroup")}
+    assert groups, f"{component} has no security group"
+    rules = [
+        r
+        for r in each_stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r["securityGroupId"] in groups
+    ]
+    sources = {(r.get("referencedSecurityGroupId"), r.get("cidrIpv4"), r.get("cidrIpv6")) for r in rules}
+    assert sources == {(node_sg, None, None)}, f"{component} admits {sources}"
 
 
 def test_kubernetes_provider_uses_a_token_from_aws_eks_get_token(run_of):
@@ -176,9 +184,10 @@ def test_kubernetes_provider_uses_a_token_from_aws_eks_get_token(run_of):
     assert config["users"][0]["user"]["exec"]["args"][4:6] == ["--region", dev.region]
 
 
-def test_kubeconfig_is_exported_as_a_secret(run_of):
+def test_kubeconfig_is_a_secret(run_of):
     dev = run_of("dev")
-    assert dev.outputs["kubeconfig"] in dev.secrets
+    (provider,) = [r for r in dev.resources if r.type == "pulumi:providers:kubernetes"]
+    assert provider.inputs["kubeconfig"] in dev.secrets
 
 
 def test_kubeconfig_builder_execs_aws_eks_get_token():

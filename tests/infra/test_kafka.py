@@ -31,7 +31,10 @@ def test_brokers_in_isolated_subnets_and_reached_on_9098(each_stack: StackRun):
     brokers = each_stack.outputs["kafkaBootstrapBrokersIam"].split(",")
     assert len(brokers) == cluster["numberOfBrokerNodes"] and all(b.endswith(":9098") for b in brokers)
     group = each_stack.by_id(SECURITY_GROUP, cluster["brokerNodeGroupInfo"]["securityGroups"][0])
-    assert ingress_of(each_stack, group) == []
+    rules = ingress_of(each_stack, group)
+    assert [(r["referencedSecurityGroupId"], r["fromPort"]) for r in rules] == [
+        (each_stack.outputs["nodeSecurityGroupId"], 9098)
+    ]
 
 
 def test_broker_storage_autoscales(each_stack: StackRun):
