@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: up test lint docs venv clean
+.PHONY: up test lint docs policy venv clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,6 +24,10 @@ else ifeq ($(TARGET),offline)
 else
 	$(error TARGET must be offline or aws, not '$(TARGET)')
 endif
+
+## policy: the policy pack over STACK's offline resource graph (exit 1 on a mandatory violation)
+policy: venv
+	$(PY) -m infra.policies.offline --stack $(STACK)
 
 ## test: every test
 test: venv

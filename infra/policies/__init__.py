@@ -1,0 +1,1 @@
+"""The webscale security baseline: a Pulumi CrossGuard policy pack (see README "Policy pack")."""

@@ -1,0 +1,1 @@
+"""One module per service; each exports ``POLICIES`` and the pure predicates behind them."""
