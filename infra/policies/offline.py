@@ -87,7 +87,9 @@ def stack_args(run: StackRun) -> StackValidationArgs:
     return StackValidationArgs(list(by_urn.values()))
 
 
-def _call(policy: Policy, args: Any, found: list[Violation], default_urn: str | None) -> None:
+def _call(
+    policy: ResourceValidationPolicy | StackValidationPolicy, args: Any, found: list[Violation], default_urn: str | None
+) -> None:
     level = enforcement_of(policy)
 
     def report_violation(message: str, urn: str | None = None) -> None:
