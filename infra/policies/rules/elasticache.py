@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from infra.policies.rules._rule import ADVISORY, Control, Problems, get, resource_rule
+from infra.policies.rules._rule import ADVISORY, Control, Predicate, Problems, get, resource_rule
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
@@ -21,21 +21,24 @@ def _engine(props: Mapping[str, Any]) -> str:
     return str(get(props, "engine", default="redis"))
 
 
-def _member_of_group(props: Mapping[str, Any]) -> bool:
-    return bool(get(props, "replicationGroupId"))
+def _standalone(check: Predicate) -> Predicate:
+    """``check`` for a cache cluster: skipped when the cluster is a member of a replication group."""
+    return lambda props: [] if get(props, "replicationGroupId") else check(props)
+
+
+def _both(check: Predicate) -> dict[str, Predicate]:
+    return {REPLICATION_GROUP: check, CACHE_CLUSTER: _standalone(check)}
 
 
 def backup_problems(props: Mapping[str, Any]) -> Problems:
     """ElastiCache.1: Redis/Valkey keep automatic snapshots at least one day (provider default: 0 = off)."""
-    if _member_of_group(props) or _engine(props) == "memcached":
+    if _engine(props) == "memcached":
         return []
     days = float(get(props, "snapshotRetentionLimit", default=0))
     return [] if days >= 1 else ["automatic backups are off (snapshot_retention_limit 0)"]
 
 
 def minor_upgrade_problems(props: Mapping[str, Any]) -> Problems:
-    if _member_of_group(props):
-        return []
     on = get(props, "autoMinorVersionUpgrade", default=True)  # AWS default: true
     return [] if on in (True, "true") else ["automatic minor version upgrades are off"]
 
@@ -58,8 +61,6 @@ def in_transit_problems(props: Mapping[str, Any]) -> Problems:
 
 
 def subnet_group_problems(props: Mapping[str, Any]) -> Problems:
-    if _member_of_group(props):
-        return []
     name = get(props, "subnetGroupName")
     return ["it uses the default subnet group"] if name in (None, "", "default") else []
 
@@ -69,14 +70,14 @@ POLICIES = [
         "elasticache-1-automatic-backups",
         Control("ElastiCache.1", "ElastiCache (Redis OSS) clusters should have automatic backups enabled"),
         BOTH,
-        backup_problems,
+        _both(backup_problems),
         "set snapshot_retention_limit >= 1 on the aws.elasticache.ReplicationGroup",
     ),
     resource_rule(
         "elasticache-2-auto-minor-version-upgrade",
         Control("ElastiCache.2", "ElastiCache clusters should have automatic minor version upgrades enabled"),
         BOTH,
-        minor_upgrade_problems,
+        _both(minor_upgrade_problems),
         "set auto_minor_version_upgrade=True (the default) on the aws.elasticache.ReplicationGroup",
     ),
     resource_rule(
@@ -108,7 +109,7 @@ POLICIES = [
         "elasticache-7-no-default-subnet-group",
         Control("ElastiCache.7", "ElastiCache clusters should not use the default subnet group"),
         BOTH,
-        subnet_group_problems,
+        _both(subnet_group_problems),
         "create an aws.elasticache.SubnetGroup over the isolated subnets and pass its name as subnet_group_name",
     ),
 ]

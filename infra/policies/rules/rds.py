@@ -98,7 +98,7 @@ def backup_problems(props: Mapping[str, Any], minimum: int = MIN_BACKUP_DAYS) ->
     days = get(props, "backupRetentionPeriod")
     if days is None:
         return ["backup_retention_period is not set"]
-    return [f"automatic backups are kept {int(days)} days, fewer than {minimum}"] if float(days) < minimum else []
+    return [f"automatic backups are kept {int(days)} day(s), fewer than {minimum}"] if float(days) < minimum else []
 
 
 def recommended_backup_problems(props: Mapping[str, Any]) -> Problems:
@@ -217,7 +217,7 @@ POLICIES = [
         "RDS.23",
         "RDS instances should not use a database engine default port",
         default_port_problems,
-        "set port to a non-default value (e.g. 5433 for PostgreSQL) and pass it to clients from the outputs",
+        "set port to a non-default value (e.g. 5433 for PostgreSQL; clients read it from the outputs)",
         level=ADVISORY,
         why=(
             "Advisory: a non-default port only slows untargeted scans; the instance is already private and "

@@ -1,0 +1,60 @@
+"""The pack as a whole: unique names, control IDs, and every stack passing every mandatory rule."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pulumi_policy import EnforcementLevel
+
+from infra.offline.model import StackRun
+from infra.policies import offline
+from infra.policies.pack import POLICIES, enforcement_of
+
+CONTROL_ID = re.compile(r"^[A-Za-z0-9]+\.\d+$")
+
+
+def test_policy_names_are_unique():
+    names = [p.name for p in POLICIES]
+    assert len(names) > 40 and len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_policy_names_its_control(policy):
+    control = policy.framework.reference
+    assert CONTROL_ID.match(control), control
+    assert policy.name.startswith(control.lower().replace(".", "-") + "-"), (policy.name, control)
+    assert f"{control}:" in policy.description and policy.remediation_steps
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_policy_declares_its_enforcement_level(policy):
+    assert policy.enforcement_level in (EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY)
+    if policy.enforcement_level == EnforcementLevel.ADVISORY:
+        assert "Advisory" in policy.description, f"{policy.name} should say why it is only advisory"
+
+
+def test_every_stack_passes_every_mandatory_rule(each_stack: StackRun):
+    found = offline.evaluate(each_stack)
+    mandatory = [f"{v.policy}: {v.message}" for v in found if v.level == EnforcementLevel.MANDATORY]
+    assert mandatory == [], "\n".join(mandatory)
+
+
+def test_offline_runner_reports_by_level_and_fails_on_mandatory():
+    v = [
+        offline.Violation("rds-2-no-public-access", EnforcementLevel.MANDATORY, "db [RDS.2] public", "urn:db"),
+        offline.Violation("rds-5-multi-az", EnforcementLevel.ADVISORY, "db [RDS.5] single-AZ", "urn:db"),
+    ]
+    text = offline.render("dev", v, 2)
+    assert "mandatory (1)\n  rds-2-no-public-access: db [RDS.2] public" in text
+    assert "advisory (1)\n  rds-5-multi-az: db [RDS.5] single-AZ" in text
+
+
+def test_offline_runner_hands_policies_the_engine_shaped_args(run_of):
+    run = run_of("dev")
+    subnet = run.of_type("aws:ec2/subnet:Subnet")[0]
+    args = offline.resource_args(run, subnet)
+    assert args.resource_type == subnet.type and args.urn == subnet.urn and args.name == subnet.name
+    assert dict(args.props["tags"]) == subnet.inputs["tags"]  # inputs, camelCase, behind the CLI's proxy
+    assert args.provider is not None and args.provider.resource_type == "pulumi:providers:aws"
+    assert all(enforcement_of(p) for p in POLICIES)
