@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from pulumi_policy import EnforcementLevel
@@ -58,3 +59,9 @@ def test_offline_runner_hands_policies_the_engine_shaped_args(run_of):
     assert dict(args.props["tags"]) == subnet.inputs["tags"]  # inputs, camelCase, behind the CLI's proxy
     assert args.provider is not None and args.provider.resource_type == "pulumi:providers:aws"
     assert all(enforcement_of(p) for p in POLICIES)
+
+
+def test_readme_lists_every_policy():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [p.name for p in POLICIES if f"| `{p.name}` |" not in readme]
+    assert missing == [], f"README '## Policy pack' misses {missing}"
