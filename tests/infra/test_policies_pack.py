@@ -10,7 +10,7 @@ from pulumi_policy import EnforcementLevel
 
 from infra.offline.model import StackRun
 from infra.policies import offline
-from infra.policies.pack import POLICIES, enforcement_of
+from infra.policies.pack import DEFAULT_ENFORCEMENT, PACK_NAME, POLICIES, enforcement_of
 
 CONTROL_ID = re.compile(r"^[A-Za-z0-9]+\.\d+$")
 
@@ -65,3 +65,22 @@ def test_readme_lists_every_policy():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [p.name for p in POLICIES if f"| `{p.name}` |" not in readme]
     assert missing == [], f"README '## Policy pack' misses {missing}"
+
+
+def test_pack_runs_through_the_analyzer_the_cli_talks_to():
+    """The servicer a PolicyPack serves over gRPC, called directly (private API: no server is started)."""
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import proto
+    from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", POLICIES, DEFAULT_ENFORCEMENT)
+    assert [p.name for p in servicer.GetAnalyzerInfo(None, None).policies] == [p.name for p in POLICIES]
+    props = struct_pb2.Struct()
+    props.update({"engine": "postgres", "publiclyAccessible": True, "backupRetentionPeriod": 7})
+    urn = "urn:pulumi:dev::webscale::aws:rds/instance:Instance::db"
+    request = proto.AnalyzeRequest(type="aws:rds/instance:Instance", properties=props, urn=urn, name="db")
+    diagnostics = {d.policyName: d for d in servicer.Analyze(request, None).diagnostics}
+    assert "rds-2-no-public-access" in diagnostics and "rds-11-automatic-backups" not in diagnostics
+    public = diagnostics["rds-2-no-public-access"]
+    assert public.enforcementLevel == proto.MANDATORY  # the engine attaches the urn itself
+    assert "[RDS.2] the instance is publicly accessible" in public.message
