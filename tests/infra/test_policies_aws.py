@@ -65,11 +65,6 @@ GOOD: dict[str, dict[str, Any]] = {
         "desyncMitigationMode": "strictest",
         "subnets": ["subnet-a", "subnet-b"],
     },
-    elb.LISTENERS[0]: {
-        "protocol": "HTTP",
-        "port": 80.0,
-        "defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443"}}],
-    },
     cloudfront.DISTRIBUTION: {
         "aliases": ["shop.example.com"],
         "webAclId": "arn:aws:wafv2:us-east-1:1:global/webacl/edge/x",
@@ -102,7 +97,6 @@ GOOD: dict[str, dict[str, Any]] = {
     s3.PUBLIC_ACCESS_BLOCK: dict.fromkeys(s3.BLOCK_SETTINGS, True),
 }
 GOOD[elb.LOAD_BALANCERS[1]] = GOOD[elb.LOAD_BALANCERS[0]]  # aws.alb.* are aliases of aws.lb.*
-GOOD[elb.LISTENERS[1]] = GOOD[elb.LISTENERS[0]]
 
 # (policy, resource type, change to the compliant baseline, words the message must contain)
 BAD: list[tuple[str, str, dict[str, Any], str]] = [
@@ -142,8 +136,6 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
     ("msk-4-no-public-access", msk.CLUSTER, {"brokerNodeGroupInfo": {"connectivityInfo": {"publicAccess": {"type": "SERVICE_PROVIDED_EIPS"}}}}, "publicly reachable"),
     ("msk-6-no-unauthenticated-access", msk.CLUSTER, {"clientAuthentication": DELETE}, "unauthenticated"),
     ("msk-6-no-unauthenticated-access", msk.CLUSTER, {"clientAuthentication": {"unauthenticated": True}}, "unauthenticated client access"),
-    ("elb-1-http-redirects-to-https", elb.LISTENERS[0], {"defaultActions": [{"type": "forward", "targetGroupArn": "tg"}]}, "does not redirect"),
-    ("elb-1-http-redirects-to-https", elb.LISTENERS[1], {"defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTP"}}]}, "does not redirect"),
     ("elb-4-drop-invalid-headers", elb.LOAD_BALANCERS[0], {"dropInvalidHeaderFields": DELETE}, "invalid HTTP header"),
     ("elb-5-access-logging", elb.LOAD_BALANCERS[0], {"accessLogs": {"enabled": False}}, "access logs"),
     ("elb-5-access-logging", elb.LOAD_BALANCERS[1], {"accessLogs": DELETE}, "access logs"),
@@ -157,7 +149,6 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
     ("cloudfront-8-sni", cloudfront.DISTRIBUTION, {"viewerCertificate": {"sslSupportMethod": "vip"}}, "'vip'"),
     ("cloudfront-9-origin-encryption", cloudfront.DISTRIBUTION, {"origins": [{"originId": "o", "customOriginConfig": {"originProtocolPolicy": "http-only"}}]}, "plain HTTP"),
     ("cloudfront-9-origin-encryption", cloudfront.DISTRIBUTION, {"defaultCacheBehavior": {"viewerProtocolPolicy": "allow-all"}, "origins": [{"originId": "o", "customOriginConfig": {"originProtocolPolicy": "match-viewer"}}]}, "match-viewer"),
-    ("cloudfront-9-origin-encryption", cloudfront.VPC_ORIGIN, {"vpcOriginEndpointConfig": {"originProtocolPolicy": "http-only"}}, "'http-only'"),
     ("cloudfront-10-no-deprecated-origin-tls", cloudfront.DISTRIBUTION, {"origins": [{"originId": "o", "customOriginConfig": {"originProtocolPolicy": "https-only", "originSslProtocols": ["SSLv3", "TLSv1.2"]}}]}, "SSLv3"),
     ("cloudfront-10-no-deprecated-origin-tls", cloudfront.VPC_ORIGIN, {"vpcOriginEndpointConfig": {"originSslProtocols": {"items": ["TLSv1", "TLSv1.2"]}}}, "TLSv1"),
     ("cloudfront-15-recommended-tls-policy", cloudfront.DISTRIBUTION, {"viewerCertificate": {"minimumProtocolVersion": "TLSv1.1_2016"}}, "TLSv1.1_2016"),
@@ -171,7 +162,51 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
 VPC = (ec2.VPC, "vpc", {"id": "vpc-1"})
 BUCKET = (s3.BUCKETS[0], "logs", {"id": "webscale-prod-logs", "bucket": "webscale-prod-logs"})
 DIST = (cloudfront.DISTRIBUTION, "cdn", {"arn": "arn:aws:cloudfront::1:distribution/E1"})
+ALB = (elb.LOAD_BALANCERS[0], "alb", {"arn": "arn:alb", "internal": True, "loadBalancerType": "application"})
+PUBLIC_ALB = (ALB[0], ALB[1], {**ALB[2], "internal": False})
+HTTP_FORWARD = (
+    elb.LISTENERS[0],
+    "http",
+    {"loadBalancerArn": "arn:alb", "protocol": "HTTP", "port": 80.0, "defaultActions": [{"type": "forward"}]},
+)
+HTTP_REDIRECT = (
+    elb.LISTENERS[0],
+    "http",
+    {
+        "loadBalancerArn": "arn:alb",
+        "protocol": "HTTP",
+        "port": 80.0,
+        "defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS"}}],
+    },
+)
+HTTPS = (elb.LISTENERS[0], "https", {"loadBalancerArn": "arn:alb", "port": 443.0, "certificateArn": "arn:acm"})
+ORIGIN_HTTP = (
+    cloudfront.VPC_ORIGIN,
+    "origin",
+    {"vpcOriginEndpointConfig": {"arn": "arn:alb", "originProtocolPolicy": "http-only"}},
+)
+ORIGIN_HTTPS = (
+    cloudfront.VPC_ORIGIN,
+    "origin",
+    {"vpcOriginEndpointConfig": {"arn": "arn:alb", "originProtocolPolicy": "https-only"}},
+)
 STACK_BAD: list[tuple[str, list[tuple[str, str, dict[str, Any]]], str]] = [
+    (
+        "elb-1-http-redirects-to-https",
+        [ALB, HTTPS, HTTP_FORWARD, ORIGIN_HTTPS],
+        "although the ALB has an HTTPS listener",
+    ),
+    ("elb-1-http-redirects-to-https", [ALB, HTTP_FORWARD], "not an internal CloudFront VPC origin"),
+    ("elb-1-http-redirects-to-https", [PUBLIC_ALB, HTTP_FORWARD, ORIGIN_HTTP], "not an internal CloudFront VPC origin"),
+    ("elb-1-http-redirects-to-https", [HTTP_FORWARD], "not in this stack"),
+    ("elb-1-alb-without-certificate", [ALB, HTTP_FORWARD, ORIGIN_HTTP], "no HTTPS listener"),
+    (
+        "cloudfront-9-vpc-origin-encryption",
+        [ALB, HTTPS, HTTP_REDIRECT, ORIGIN_HTTP],
+        "although the ALB has an HTTPS listener",
+    ),
+    ("cloudfront-9-vpc-origin-encryption", [PUBLIC_ALB, HTTP_FORWARD, ORIGIN_HTTP], "internet-facing"),
+    ("cloudfront-9-vpc-origin-encryption", [ORIGIN_HTTP], "outside this stack"),
     ("ec2-2-default-sg-adopted", [VPC], "default security group is not adopted"),
     ("ec2-2-default-sg-adopted", [VPC, (ec2.DEFAULT_SG, "sg", {"vpcId": "vpc-2"})], "not adopted"),
     ("ec2-6-vpc-flow-logs", [VPC], "no flow log"),
@@ -186,6 +221,11 @@ STACK_BAD: list[tuple[str, list[tuple[str, str, dict[str, Any]]], str]] = [
     ),
 ]
 STACK_GOOD: list[tuple[str, list[tuple[str, str, dict[str, Any]]]]] = [
+    ("elb-1-http-redirects-to-https", [ALB, HTTPS, HTTP_REDIRECT, ORIGIN_HTTPS]),
+    ("elb-1-http-redirects-to-https", [ALB, HTTP_FORWARD, ORIGIN_HTTP]),  # no certificate, internal VPC origin
+    ("elb-1-alb-without-certificate", [ALB, HTTPS, ORIGIN_HTTPS]),
+    ("cloudfront-9-vpc-origin-encryption", [ALB, HTTPS, ORIGIN_HTTPS]),
+    ("cloudfront-9-vpc-origin-encryption", [ALB, HTTP_FORWARD, ORIGIN_HTTP]),  # no certificate, internal VPC origin
     ("ec2-2-default-sg-adopted", [VPC, (ec2.DEFAULT_SG, "sg", {"vpcId": "vpc-1"})]),
     ("ec2-6-vpc-flow-logs", [VPC, (ec2.FLOW_LOG, "fl", {"vpcId": "vpc-1", "trafficType": "ALL"})]),
     ("s3-8-bucket-has-public-access-block", [BUCKET, (s3.PUBLIC_ACCESS_BLOCK, "pab", {"bucket": "webscale-prod-logs"})]),
@@ -284,11 +324,6 @@ def test_cache_cluster_in_a_replication_group_is_judged_through_the_group():
 def test_valkey_is_encrypted_at_rest_by_default():
     props = merged(GOOD[elasticache.REPLICATION_GROUP], {"engine": "valkey", "atRestEncryptionEnabled": DELETE})
     assert violations("elasticache-4-encrypted-at-rest", elasticache.REPLICATION_GROUP, props) == []
-
-
-def test_https_listener_needs_no_redirect():
-    props = {"protocol": "HTTPS", "port": 443.0, "certificateArn": "arn:acm", "defaultActions": [{"type": "forward"}]}
-    assert violations("elb-1-http-redirects-to-https", elb.LISTENERS[0], props) == []
 
 
 def test_cloudfront_default_certificate_without_aliases_is_not_judged_on_tls_policy():

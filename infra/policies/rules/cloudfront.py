@@ -14,10 +14,13 @@ from typing import Any
 from pulumi_policy import PolicyResource
 
 from infra.policies.rules._rule import Control, Problems, get, items, of_type, resource_rule, stack_rule
+from infra.policies.rules.elb import LoadBalancers
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 VPC_ORIGIN = "aws:cloudfront/vpcOrigin:VpcOrigin"
 LOG_DELIVERY_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
+
+CLOUDFRONT_9 = Control("CloudFront.9", "CloudFront distributions should encrypt traffic to custom origins")
 
 HTTPS_VIEWER_POLICIES = ("redirect-to-https", "https-only")
 DEPRECATED_ORIGIN_PROTOCOLS = ("SSLv3", "TLSv1", "TLSv1.1")
@@ -92,12 +95,24 @@ def origin_encryption_problems(props: Mapping[str, Any]) -> Problems:
     return problems
 
 
-def vpc_origin_encryption_problems(props: Mapping[str, Any]) -> Problems:
-    """CloudFront.9 for a VPC origin: its endpoint config must speak HTTPS to the load balancer."""
-    policy = get(props, "vpcOriginEndpointConfig", "originProtocolPolicy")
-    return (
-        [] if policy == "https-only" else [f"the VPC origin uses origin_protocol_policy={policy!r}, not 'https-only'"]
-    )
+def vpc_origin_encryption_problems(resources: Sequence[PolicyResource]) -> Iterator[tuple[PolicyResource, str]]:
+    """CloudFront.9 for VPC origins: https-only once the target ALB has a certificate (an HTTPS listener).
+
+    Without a certificate the origin can only speak HTTP; that is accepted for an internal ALB
+    (see elb.py), which ``elb-1-alb-without-certificate`` reports as advisory.
+    """
+    lbs = LoadBalancers(resources)
+    for origin in of_type(resources, VPC_ORIGIN):
+        policy = get(origin.props, "vpcOriginEndpointConfig", "originProtocolPolicy")
+        if policy == "https-only":
+            continue
+        lb = lbs.by_arn.get(get(origin.props, "vpcOriginEndpointConfig", "arn"))
+        if lb is None:
+            yield origin, f"origin_protocol_policy={policy!r} towards a load balancer outside this stack"
+        elif lbs.has_tls(lb):
+            yield origin, f"origin_protocol_policy={policy!r} although the ALB has an HTTPS listener"
+        elif not get(lb.props, "internal", default=False):
+            yield origin, f"origin_protocol_policy={policy!r} towards an internet-facing ALB"
 
 
 def origin_protocol_problems(props: Mapping[str, Any]) -> Problems:
@@ -172,12 +187,17 @@ POLICIES = [
     ),
     resource_rule(
         "cloudfront-9-origin-encryption",
-        Control("CloudFront.9", "CloudFront distributions should encrypt traffic to custom origins"),
-        [DISTRIBUTION, VPC_ORIGIN],
-        {DISTRIBUTION: origin_encryption_problems, VPC_ORIGIN: vpc_origin_encryption_problems},
-        'set origin_protocol_policy="https-only" on the custom origin config / the aws.cloudfront.VpcOrigin '
-        "endpoint config",
-        why="VPC origins (the internal ALB) are held to https-only too.",
+        CLOUDFRONT_9,
+        [DISTRIBUTION],
+        origin_encryption_problems,
+        'set origin_protocol_policy="https-only" on the custom_origin_config of the aws.cloudfront.Distribution',
+    ),
+    stack_rule(
+        "cloudfront-9-vpc-origin-encryption",
+        CLOUDFRONT_9,
+        vpc_origin_encryption_problems,
+        'set vpc_origin_endpoint_config.origin_protocol_policy="https-only" on the aws.cloudfront.VpcOrigin',
+        why="Stack check: VPC origins are held to https-only once their ALB has a certificate.",
     ),
     resource_rule(
         "cloudfront-10-no-deprecated-origin-tls",
