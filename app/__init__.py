@@ -1,0 +1,1 @@
+"""E-commerce order pipeline: API, outbox relay and Kafka workers in one package."""

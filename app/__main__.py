@@ -1,0 +1,32 @@
+"""`python -m app <process>`: one image, one entry point, one process type per container."""
+
+import importlib
+import sys
+
+from app.logs import configure
+from app.settings import Settings
+
+PROCESSES = {
+    "api": "app.api",
+    "relay": "app.relay",
+    "payment": "app.payment",
+    "inventory": "app.inventory",
+    "notification": "app.notification",
+    "fulfillment": "app.fulfillment",
+    "migrate": "app.migrate",
+    "topics": "app.topics",
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in PROCESSES:
+        print(f"usage: python -m app {{{'|'.join(PROCESSES)}}}", file=sys.stderr)
+        return 2
+    settings = Settings()  # type: ignore[call-arg]  # required fields come from the environment
+    configure(settings.log_level)
+    importlib.import_module(PROCESSES[argv[0]]).main(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,85 @@
+"""Versioned event schemas. The envelope's `version` is also sent as the schema-version header."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+
+class Line(BaseModel):
+    sku: str
+    quantity: int = Field(ge=1)
+    unit_price_cents: int = Field(ge=0)
+
+
+class OrderPlaced(BaseModel):
+    type: Literal["OrderPlaced"] = "OrderPlaced"
+    customer_id: str
+    currency: str
+    total_cents: int
+    items: list[Line] = Field(min_length=1)
+
+
+class PaymentProcessed(BaseModel):
+    type: Literal["PaymentProcessed"] = "PaymentProcessed"
+    customer_id: str
+    payment_id: uuid.UUID
+    amount_cents: int
+    currency: str
+    items: list[Line]
+
+
+class PaymentFailed(BaseModel):
+    type: Literal["PaymentFailed"] = "PaymentFailed"
+    customer_id: str
+    reason: str
+
+
+class InventoryUpdated(BaseModel):
+    type: Literal["InventoryUpdated"] = "InventoryUpdated"
+    items: list[Line]
+
+
+class OutOfStock(BaseModel):
+    type: Literal["OutOfStock"] = "OutOfStock"
+    sku: str
+
+
+class OrderFulfilled(BaseModel):
+    type: Literal["OrderFulfilled"] = "OrderFulfilled"
+    shipment_id: uuid.UUID
+
+
+Event = Annotated[
+    OrderPlaced | PaymentProcessed | PaymentFailed | InventoryUpdated | OutOfStock | OrderFulfilled,
+    Field(discriminator="type"),
+]
+
+
+class Envelope(BaseModel):
+    """What travels on Kafka and sits in the outbox. The Kafka key is `order_id`."""
+
+    version: Literal[1] = SCHEMA_VERSION
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    order_id: uuid.UUID
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    event: Event
+
+    @property
+    def type(self) -> str:
+        return self.event.type
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [
+            ("event-type", self.type.encode()),
+            ("event-id", str(self.event_id).encode()),
+            ("schema-version", str(self.version).encode()),
+        ]
+
+
+def decode(value: bytes | None) -> Envelope:
+    """Raises pydantic.ValidationError for anything malformed, including unknown versions."""
+    return Envelope.model_validate_json(value or b"")

