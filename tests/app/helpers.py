@@ -10,10 +10,10 @@ from sqlalchemy import insert, select
 
 from app import orders
 from app.db import Database
-from app.events import Envelope
+from app.events import Envelope, InventoryUpdated, OrderPlaced, PaymentProcessed
 from app.schemas import LineItem, OrderRequest
 from app.settings import Settings
-from app.tables import products
+from app.tables import outbox, products
 
 CUSTOMER = "cust-0001"
 WAIT_SECONDS = 15.0
@@ -24,7 +24,7 @@ def order_body(sku: str = "SKU-0001", quantity: int = 1) -> dict[str, object]:
 
 
 async def new_product(database: Database, stock: int, price_cents: int = 500) -> str:
-    sku = f"T-{uuid.uuid4().hex[:10].upper()}"
+    sku = f"TEST-{uuid.uuid4().hex[:10].upper()}"
     async with database.write() as conn:
         await conn.execute(
             insert(products).values(sku=sku, name="test product", price_cents=price_cents, stock=stock)
@@ -110,3 +110,44 @@ async def read_topic(settings: Settings, topic: str, count: int, timeout: float 
     finally:
         await consumer.stop()
     return found
+
+
+async def outbox_events(database: Database, order_id: uuid.UUID, event_type: str) -> list[Envelope]:
+    async with database.read(primary=True) as conn:
+        rows = await conn.execute(
+            select(outbox.c.payload)
+            .where(outbox.c.key == str(order_id), outbox.c.event_type == event_type)
+            .order_by(outbox.c.id)
+        )
+        return [Envelope.model_validate(row.payload) for row in rows]
+
+
+async def placed_event(database: Database, order_id: uuid.UUID) -> Envelope:
+    return (await outbox_events(database, order_id, "OrderPlaced"))[0]
+
+
+async def paid_order(
+    database: Database, settings: Settings, sku: str, quantity: int = 1
+) -> tuple[uuid.UUID, Envelope]:
+    """An order in status paid, and the PaymentProcessed event the inventory worker consumes."""
+    order_id = await place_order(database, settings, sku, quantity)
+    placed = (await placed_event(database, order_id)).event
+    assert isinstance(placed, OrderPlaced)
+    await advance(database, order_id, orders.PAID)
+    processed = PaymentProcessed(
+        customer_id=placed.customer_id,
+        payment_id=uuid.uuid4(),
+        amount_cents=placed.total_cents,
+        currency=placed.currency,
+        items=placed.items,
+    )
+    return order_id, Envelope(order_id=order_id, event=processed)
+
+
+async def reserved_order(database: Database, settings: Settings, sku: str) -> tuple[uuid.UUID, Envelope]:
+    """An order in status reserved, and the InventoryUpdated event fulfillment consumes."""
+    order_id = await place_order(database, settings, sku)
+    placed = (await placed_event(database, order_id)).event
+    assert isinstance(placed, OrderPlaced)
+    await advance(database, order_id, orders.PAID, orders.RESERVED)
+    return order_id, Envelope(order_id=order_id, event=InventoryUpdated(items=placed.items))
