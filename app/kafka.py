@@ -10,10 +10,7 @@ from app.settings import Settings
 
 
 def client_kwargs(settings: Settings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap_servers.split(","),
-        "request_timeout_ms": settings.kafka_request_timeout_ms,
-    }
+    kwargs: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers.split(",")}
     if settings.kafka_auth == "iam":
         kwargs |= {
             "security_protocol": "SASL_SSL",
@@ -29,6 +26,7 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
         linger_ms=5,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
         **client_kwargs(settings),
     )
 
@@ -40,6 +38,7 @@ def make_consumer(settings: Settings, worker: str, topics: list[str]) -> AIOKafk
         # Offsets are committed by hand, only after the worker's database transaction commits.
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        # No short request timeout here: JoinGroup legitimately blocks for the rebalance delay.
         **client_kwargs(settings),
     )
 

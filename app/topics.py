@@ -31,7 +31,9 @@ def wanted(settings: Settings) -> list[NewTopic]:
 
 async def ensure(settings: Settings) -> list[str]:
     """Create the missing topics; returns their names. Existing topics are left untouched."""
-    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    admin = AIOKafkaAdminClient(
+        request_timeout_ms=settings.kafka_request_timeout_ms, **client_kwargs(settings)
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -42,7 +44,7 @@ async def ensure(settings: Settings) -> list[str]:
                 # Another replica of this job may have won the race: that is success too.
                 if code not in (0, TopicAlreadyExistsError.errno):
                     raise RuntimeError(f"creating topic {name} failed with error code {code}")
-        log.info("topics ready", extra={"created": [t.name for t in missing]})
+        log.info("topics ready; created %s", [t.name for t in missing])
         return [t.name for t in missing]
     finally:
         await admin.close()
