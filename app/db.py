@@ -21,8 +21,14 @@ log = logging.getLogger(__name__)
 CONNECT_ERRORS = (OSError, TimeoutError, DBAPIError)
 
 
+def connect_args(settings: Settings) -> dict[str, Any]:
+    # RDS refuses IAM tokens over plaintext, so IAM mode raises a weaker TLS setting to require.
+    weak = settings.db_ssl in ("disable", "prefer")
+    ssl = "require" if settings.db_auth == "iam" and weak else settings.db_ssl
+    return {"timeout": settings.db_connect_timeout_seconds, "ssl": ssl}
+
+
 def make_engine(url: str, settings: Settings) -> AsyncEngine:
-    ssl = "require" if settings.db_auth == "iam" and settings.db_ssl in ("disable", "prefer") else settings.db_ssl
     engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
@@ -30,7 +36,7 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         # Recycle before RDS IAM tokens (15 min) matter and before idle-killing proxies do.
         pool_recycle=600,
-        connect_args={"timeout": settings.db_connect_timeout_seconds, "ssl": ssl},
+        connect_args=connect_args(settings),
     )
     if settings.db_auth == "iam":
         _use_iam_tokens(engine, settings)

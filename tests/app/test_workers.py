@@ -2,10 +2,9 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
-import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, func, select
 
@@ -13,7 +12,7 @@ from app import fulfillment, inventory, notification, orders, payment
 from app.cache import Cache
 from app.db import Database
 from app.events import Envelope, InventoryUpdated, PaymentProcessed
-from app.kafka import dlq, make_producer
+from app.kafka import dlq
 from app.settings import Settings
 from app.tables import notifications, order_status_history, shipments
 from app.worker import Worker, WorkerSpec
@@ -33,14 +32,6 @@ from tests.app.helpers import (
 
 pytestmark = pytest.mark.asyncio
 MakeWorker = Callable[[WorkerSpec], Worker]
-
-
-@pytest_asyncio.fixture
-async def producer(settings: Settings, kafka_topics: list[str]) -> AsyncIterator[AIOKafkaProducer]:
-    started = make_producer(settings)
-    await started.start()
-    yield started
-    await started.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,208 @@
+"""Cache-aside reads (hits, invalidation, stampede, Redis outage) and replica read routing."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaProducer
+from httpx import AsyncClient
+from prometheus_client import REGISTRY
+from sqlalchemy import event, insert
+
+from app import inventory, payment
+from app.api import create_app
+from app.cache import Cache, make_redis
+from app.db import Database
+from app.settings import Settings
+from app.tables import products
+from app.worker import Worker
+from tests.app.conftest import Databases, api_client, free_port
+from tests.app.helpers import envelope_record, new_product, order_body, paid_order, place_order, placed_event
+
+pytestmark = pytest.mark.asyncio
+
+
+def _counter(name: str, kind: str) -> float:
+    return REGISTRY.get_sample_value(name, {"kind": kind}) or 0.0
+
+
+# cache-aside
+
+
+async def test_product_read_misses_then_hits(client: AsyncClient) -> None:
+    misses, hits = _counter("cache_misses_total", "product"), _counter("cache_hits_total", "product")
+    first = await client.get("/api/products/SKU-0003")
+    second = await client.get("/api/products/SKU-0003")
+    assert first.json() == second.json()
+    assert _counter("cache_misses_total", "product") == misses + 1
+    assert _counter("cache_hits_total", "product") == hits + 1
+
+
+async def test_user_read_is_cached(client: AsyncClient) -> None:
+    hits = _counter("cache_hits_total", "user")
+    await client.get("/api/users/cust-0002")
+    response = await client.get("/api/users/cust-0002")
+    assert response.json()["email"] == "cust-0002@example.com"
+    assert _counter("cache_hits_total", "user") == hits + 1
+
+
+async def test_stock_reservation_invalidates_the_cached_product(
+    settings: Settings, client: AsyncClient, database: Database, cache: Cache, producer: AIOKafkaProducer
+) -> None:
+    sku = await new_product(database, stock=10)
+    assert (await client.get(f"/api/products/{sku}")).json()["stock"] == 10
+    _, paid = await paid_order(database, settings, sku, quantity=4)
+    worker = Worker(inventory.spec(settings), settings, database, cache, producer)
+    await worker.process(envelope_record(settings.topic_payments, paid))
+    assert (await client.get(f"/api/products/{sku}")).json()["stock"] == 6
+
+
+async def test_status_change_invalidates_the_cached_order(
+    settings: Settings, client: AsyncClient, database: Database, cache: Cache, producer: AIOKafkaProducer
+) -> None:
+    order_id = await place_order(database, settings, "SKU-0001")
+    assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "pending"
+    worker = Worker(payment.spec(settings), settings, database, cache, producer)
+    await worker.process(envelope_record(settings.topic_orders, await placed_event(database, order_id)))
+    assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "paid"
+
+
+async def test_concurrent_misses_on_one_key_run_one_query(settings: Settings) -> None:
+    app = create_app(settings)
+    statements: list[str] = []
+    async for client in api_client(app):
+
+        @event.listens_for(app.state.database.writer.sync_engine, "before_cursor_execute")
+        def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        responses = await asyncio.gather(*(client.get("/api/products/SKU-0007") for _ in range(20)))
+        assert {r.status_code for r in responses} == {200}
+    product_queries = [s for s in statements if "FROM products" in s]
+    assert len(product_queries) == 1, product_queries
+
+
+async def test_concurrent_misses_across_pods_run_one_query(settings: Settings) -> None:
+    """Two Cache objects with their own Redis clients stand in for two API pods."""
+    pods = [Cache(settings, make_redis(settings)) for _ in range(2)]
+    queries = 0
+
+    async def slow_query() -> dict[str, Any]:
+        nonlocal queries
+        queries += 1
+        await asyncio.sleep(0.2)
+        return {"sku": "X"}
+
+    try:
+        results = await asyncio.gather(
+            *(pod.get_or_load("product", "product:shared", slow_query) for pod in pods for _ in range(5))
+        )
+    finally:
+        for pod in pods:
+            await pod.redis.aclose()
+    assert results == [{"sku": "X"}] * 10
+    assert queries == 1
+
+
+@pytest_asyncio.fixture
+async def no_redis_client(settings: Settings) -> AsyncIterator[AsyncClient]:
+    closed = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    async for client in api_client(create_app(closed)):
+        yield client
+
+
+async def test_reads_are_served_from_the_database_when_redis_is_down(no_redis_client: AsyncClient) -> None:
+    response = await no_redis_client.get("/api/products/SKU-0004")
+    assert response.status_code == 200
+    assert response.json()["sku"] == "SKU-0004"
+
+
+async def test_orders_are_accepted_and_read_when_redis_is_down(no_redis_client: AsyncClient) -> None:
+    created = await no_redis_client.post("/api/orders", json=order_body())
+    no_redis_client.cookies.clear()
+    assert created.status_code == 202
+    assert (await no_redis_client.get(f"/api/orders/{created.json()['id']}")).status_code == 200
+
+
+async def test_redis_outage_costs_one_timeout_then_the_breaker_skips_redis(
+    no_redis_client: AsyncClient,
+) -> None:
+    await no_redis_client.get("/api/products/SKU-0004")
+    start = time.perf_counter()
+    for _ in range(10):
+        await no_redis_client.get("/api/products/SKU-0004")
+    assert time.perf_counter() - start < 1.0
+
+
+async def test_api_stays_ready_with_redis_down(no_redis_client: AsyncClient) -> None:
+    await no_redis_client.get("/api/products/SKU-0004")
+    response = await no_redis_client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "cache": "degraded"}
+
+
+# read routing: the "replica" is a second database, so where a row is found tells where a read went
+
+
+@pytest_asyncio.fixture
+async def replica(settings: Settings, databases: Databases) -> AsyncIterator[Database]:
+    db = Database(settings.model_copy(update={"db_writer_url": databases.reader_url}))
+    yield db
+    await db.dispose()
+
+
+@pytest_asyncio.fixture
+async def routed(settings: Settings, databases: Databases) -> AsyncIterator[AsyncClient]:
+    with_replica = settings.model_copy(
+        update={"db_reader_urls": [databases.reader_url], "read_your_writes_seconds": 0.3}
+    )
+    async for client in api_client(create_app(with_replica)):
+        yield client
+
+
+async def test_reads_go_to_the_reader(routed: AsyncClient, replica: Database) -> None:
+    async with replica.write() as conn:
+        await conn.execute(insert(products).values(sku="ONLY-REPLICA1", name="r", price_cents=1, stock=1))
+    assert (await routed.get("/api/products/ONLY-REPLICA1")).status_code == 200
+
+
+async def test_reads_do_not_go_to_the_writer(routed: AsyncClient, database: Database) -> None:
+    sku = await new_product(database, stock=1)
+    assert (await routed.get(f"/api/products/{sku}")).status_code == 404
+
+
+async def test_writes_go_to_the_writer(routed: AsyncClient, database: Database, replica: Database) -> None:
+    order_id = (await routed.post("/api/orders", json=order_body())).json()["id"]
+    async with database.read(primary=True) as conn:
+        on_writer = (await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")).scalar()
+    async with replica.read(primary=True) as conn:
+        on_replica = (await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")).scalar()
+    assert (on_writer, on_replica) == (1, 0)
+
+
+async def test_client_reads_its_own_write_right_after_posting(routed: AsyncClient) -> None:
+    order_id = (await routed.post("/api/orders", json=order_body())).json()["id"]
+    response = await routed.get(f"/api/orders/{order_id}")
+    assert response.status_code == 200
+    assert response.json()["status"] == "pending"
+
+
+async def test_reads_return_to_the_reader_after_the_window(routed: AsyncClient) -> None:
+    order_id = (await routed.post("/api/orders", json=order_body())).json()["id"]
+    await asyncio.sleep(0.4)
+    # Our "replica" never receives the order, so 404 proves the read left the primary.
+    assert (await routed.get(f"/api/orders/{order_id}")).status_code == 404
+
+
+async def test_reads_fall_back_to_the_writer_when_the_reader_is_down(
+    settings: Settings, database: Database
+) -> None:
+    dead_replica = settings.model_copy(
+        update={"db_reader_urls": [f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"]}
+    )
+    sku = await new_product(database, stock=1)
+    async for client in api_client(create_app(dead_replica)):
+        assert (await client.get(f"/api/products/{sku}")).status_code == 200
