@@ -1,5 +1,6 @@
 """`python -m app migrate`: upgrade the writer database to the newest revision."""
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -19,4 +20,6 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
 
 
 def main(settings: Settings) -> None:
+    # Alembic announces each of its plugins at INFO; the revisions it runs are what matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     upgrade(settings)
