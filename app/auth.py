@@ -52,7 +52,9 @@ class ElastiCacheIAMProvider(CredentialProvider):
     def get_credentials(self) -> tuple[str, str]:
         if time.monotonic() >= self._renew_at:
             self._token = self._sign()
-            self._renew_at = time.monotonic() + ELASTICACHE_TOKEN_SECONDS - TOKEN_RENEW_MARGIN_SECONDS
+            self._renew_at = (
+                time.monotonic() + ELASTICACHE_TOKEN_SECONDS - TOKEN_RENEW_MARGIN_SECONDS
+            )
         return self.user, self._token
 
     async def get_credentials_async(self) -> tuple[str, str]:
@@ -76,7 +78,7 @@ class ElastiCacheIAMProvider(CredentialProvider):
         return url.removeprefix("https://")
 
 
-class MSKTokenProvider(AbstractTokenProvider):
+class MSKTokenProvider(AbstractTokenProvider):  # type: ignore[misc]  # aiokafka is untyped
     """aiokafka SASL/OAUTHBEARER token provider backed by the MSK IAM signer."""
 
     def __init__(self, region: str) -> None:

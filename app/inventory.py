@@ -22,7 +22,7 @@ async def _reserve(conn: AsyncConnection, payment: PaymentProcessed) -> None:
     """All lines or none (savepoint). SKUs in sorted order so two orders cannot deadlock."""
     async with conn.begin_nested():
         for line in sorted(payment.items, key=lambda item: item.sku):
-            # Conditional decrement: the row lock serialises competitors, the WHERE refuses oversell.
+            # Conditional decrement: the row lock serialises buyers, the WHERE refuses oversell.
             result = await conn.execute(
                 update(products)
                 .where(products.c.sku == line.sku, products.c.stock >= line.quantity)

@@ -11,7 +11,9 @@ REQUEST_SECONDS = Histogram(
 IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being served.")
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published to Kafka.")
 CACHE_HITS = Counter("cache_hits_total", "Cache-aside reads served from Redis.", ["kind"])
-CACHE_MISSES = Counter("cache_misses_total", "Cache-aside reads that went to the database.", ["kind"])
+CACHE_MISSES = Counter(
+    "cache_misses_total", "Cache-aside reads that went to the database.", ["kind"]
+)
 CACHE_ERRORS = Counter("cache_errors_total", "Redis errors (each opens the circuit breaker).")
 CONSUMER_LAG = Gauge(
     "kafka_consumer_lag", "Messages behind the partition end.", ["group", "topic", "partition"]

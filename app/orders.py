@@ -116,7 +116,9 @@ async def _by_key(
 
 
 async def _priced_lines(conn: AsyncConnection, request: OrderRequest) -> list[Line]:
-    if (await conn.execute(select(users.c.id).where(users.c.id == request.customer_id))).first() is None:
+    if (
+        await conn.execute(select(users.c.id).where(users.c.id == request.customer_id))
+    ).first() is None:
         raise UnknownReference(["body", "customer_id"], "unknown customer")
     skus = {item.sku for item in request.items}
     rows = await conn.execute(
@@ -143,7 +145,9 @@ async def load(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | N
         .order_by(order_items.c.line_no)
     )
     history = await conn.execute(
-        select(order_status_history.c.status, order_status_history.c.reason, order_status_history.c.at)
+        select(
+            order_status_history.c.status, order_status_history.c.reason, order_status_history.c.at
+        )
         .where(order_status_history.c.order_id == order_id)
         .order_by(order_status_history.c.id)
     )
@@ -155,13 +159,19 @@ async def load(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | N
         "total_cents": order.total_cents,
         "items": [dict(row._mapping) for row in lines],
         "history": [
-            {"status": row.status, "reason": row.reason, "at": row.at.isoformat()} for row in history
+            {"status": row.status, "reason": row.reason, "at": row.at.isoformat()}
+            for row in history
         ],
     }
 
 
 async def transition(
-    conn: AsyncConnection, order_id: uuid.UUID, *, source: str, target: str, reason: str | None = None
+    conn: AsyncConnection,
+    order_id: uuid.UUID,
+    *,
+    source: str,
+    target: str,
+    reason: str | None = None,
 ) -> None:
     """Compare-and-set on the status, so a stale or foreign event cannot rewind an order."""
     result = await conn.execute(

@@ -35,7 +35,9 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         placed = envelope.event
         assert isinstance(placed, OrderPlaced)
         if await provider.charge(envelope.order_id, placed.total_cents):
-            await orders.transition(conn, envelope.order_id, source=orders.PENDING, target=orders.PAID)
+            await orders.transition(
+                conn, envelope.order_id, source=orders.PENDING, target=orders.PAID
+            )
             outcome: PaymentProcessed | PaymentFailed = PaymentProcessed(
                 customer_id=placed.customer_id,
                 payment_id=uuid.uuid4(),
@@ -46,14 +48,23 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         else:
             reason = "card declined"
             await orders.transition(
-                conn, envelope.order_id, source=orders.PENDING, target=orders.PAYMENT_FAILED, reason=reason
+                conn,
+                envelope.order_id,
+                source=orders.PENDING,
+                target=orders.PAYMENT_FAILED,
+                reason=reason,
             )
             outcome = PaymentFailed(customer_id=placed.customer_id, reason=reason)
-        await outbox.add(conn, settings.topic_payments, Envelope(order_id=envelope.order_id, event=outcome))
+        await outbox.add(
+            conn, settings.topic_payments, Envelope(order_id=envelope.order_id, event=outcome)
+        )
         return [order_key(envelope.order_id)]
 
     return worker.WorkerSpec(
-        name="payment", topics=[settings.topic_orders], accepts=frozenset({"OrderPlaced"}), handle=handle
+        name="payment",
+        topics=[settings.topic_orders],
+        accepts=frozenset({"OrderPlaced"}),
+        handle=handle,
     )
 
 

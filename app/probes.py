@@ -25,12 +25,17 @@ async def serve(host: str, port: int, ready: ReadyCheck) -> asyncio.Server:
                     code, body, kind = 200, b"ok", "text/plain"
                 elif path == "/readyz":
                     ok = await ready()
-                    code, body, kind = (200, b"ok", "text/plain") if ok else (503, b"not ready", "text/plain")
+                    code, body, kind = (
+                        (200, b"ok", "text/plain") if ok else (503, b"not ready", "text/plain")
+                    )
                 elif path == "/metrics":
                     code, body, kind = 200, generate_latest(), CONTENT_TYPE_LATEST
                 else:
                     code, body, kind = 404, b"not found", "text/plain"
-                head = f"HTTP/1.1 {code} X\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                head = (
+                    f"HTTP/1.1 {code} X\r\nContent-Type: {kind}\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                )
                 writer.write(head.encode() + body)
                 await writer.drain()
         except (TimeoutError, ConnectionError):

@@ -6,6 +6,7 @@ consumers' inbox table makes that harmless. While Kafka is down, rows simply wai
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -78,7 +79,9 @@ class Relay:
                 if self.producer is None:
                     self.producer = make_producer(self.settings)
                     await self.producer.start()
-                sent = await publish_batch(self.database, self.producer, self.settings.relay_batch_size)
+                sent = await publish_batch(
+                    self.database, self.producer, self.settings.relay_batch_size
+                )
                 if time.monotonic() >= gauge_due:
                     async with self.database.read(primary=True) as conn:
                         OUTBOX_BACKLOG.set(await outbox.backlog(conn))
@@ -105,10 +108,8 @@ class Relay:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
 
 
 async def _main(settings: Settings) -> None:

@@ -29,5 +29,5 @@ async def run(settings: Settings, body: Body, ready: probes.ReadyCheck) -> None:
 
 def backoff_seconds(settings: Settings, attempt: int) -> float:
     """Exponential backoff, capped: 1 -> base, 2 -> 2*base, ..."""
-    delay_ms = settings.consumer_backoff_base_ms * 2 ** (attempt - 1)
+    delay_ms = settings.consumer_backoff_base_ms * 2.0 ** (attempt - 1)
     return min(delay_ms, settings.consumer_backoff_max_ms) / 1000

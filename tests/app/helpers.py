@@ -20,30 +20,42 @@ WAIT_SECONDS = 15.0
 
 
 def order_body(sku: str = "SKU-0001", quantity: int = 1) -> dict[str, object]:
-    return {"customer_id": CUSTOMER, "currency": "EUR", "items": [{"sku": sku, "quantity": quantity}]}
+    return {
+        "customer_id": CUSTOMER,
+        "currency": "EUR",
+        "items": [{"sku": sku, "quantity": quantity}],
+    }
 
 
 async def new_product(database: Database, stock: int, price_cents: int = 500) -> str:
     sku = f"TEST-{uuid.uuid4().hex[:10].upper()}"
     async with database.write() as conn:
         await conn.execute(
-            insert(products).values(sku=sku, name="test product", price_cents=price_cents, stock=stock)
+            insert(products).values(
+                sku=sku, name="test product", price_cents=price_cents, stock=stock
+            )
         )
     return sku
 
 
 async def stock_of(database: Database, sku: str) -> int:
     async with database.read(primary=True) as conn:
-        value: int = (await conn.execute(select(products.c.stock).where(products.c.sku == sku))).scalar_one()
+        value: int = (
+            await conn.execute(select(products.c.stock).where(products.c.sku == sku))
+        ).scalar_one()
         return value
 
 
-async def place_order(database: Database, settings: Settings, sku: str, quantity: int = 1) -> uuid.UUID:
+async def place_order(
+    database: Database, settings: Settings, sku: str, quantity: int = 1
+) -> uuid.UUID:
     request = OrderRequest(
         customer_id=CUSTOMER, currency="EUR", items=[LineItem(sku=sku, quantity=quantity)]
     )
     async with database.write() as conn:
-        placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=None)
+        placed = await orders.place(
+            conn, request, topic=settings.topic_orders, idempotency_key=None
+        )
     return placed.order_id
 
 
@@ -63,7 +75,9 @@ async def advance(database: Database, order_id: uuid.UUID, *steps: str) -> None:
             current = target
 
 
-def record(topic: str, value: bytes, *, offset: int = 0, key: bytes | None = None) -> ConsumerRecord[bytes, bytes]:
+def record(
+    topic: str, value: bytes, *, offset: int = 0, key: bytes | None = None
+) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(
         topic=topic,
         partition=0,
@@ -79,22 +93,29 @@ def record(topic: str, value: bytes, *, offset: int = 0, key: bytes | None = Non
     )
 
 
-def envelope_record(topic: str, envelope: Envelope, *, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
+def envelope_record(
+    topic: str, envelope: Envelope, *, offset: int = 0
+) -> ConsumerRecord[bytes, bytes]:
     return record(
-        topic, envelope.model_dump_json().encode(), offset=offset, key=str(envelope.order_id).encode()
+        topic,
+        envelope.model_dump_json().encode(),
+        offset=offset,
+        key=str(envelope.order_id).encode(),
     )
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await check():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
+    raise AssertionError(f"condition not met within {within}s")
 
 
-async def read_topic(settings: Settings, topic: str, count: int, timeout: float = WAIT_SECONDS) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_topic(
+    settings: Settings, topic: str, count: int, within: float = WAIT_SECONDS
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Read `count` records from the start of `topic` without a group (no offsets committed)."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest"
@@ -102,7 +123,7 @@ async def read_topic(settings: Settings, topic: str, count: int, timeout: float 
     await consumer.start()
     found: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while len(found) < count and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=200)
             for records in batches.values():
@@ -144,7 +165,9 @@ async def paid_order(
     return order_id, Envelope(order_id=order_id, event=processed)
 
 
-async def reserved_order(database: Database, settings: Settings, sku: str) -> tuple[uuid.UUID, Envelope]:
+async def reserved_order(
+    database: Database, settings: Settings, sku: str
+) -> tuple[uuid.UUID, Envelope]:
     """An order in status reserved, and the InventoryUpdated event fulfillment consumes."""
     order_id = await place_order(database, settings, sku)
     placed = (await placed_event(database, order_id)).event

@@ -50,8 +50,16 @@ async def test_metrics_expose_latency_backlog_and_cache_series(client: AsyncClie
     await client.post("/api/orders", json=order_body())
     await client.get("/api/products/SKU-0001")
     text = (await client.get("/metrics")).text
-    assert 'http_request_duration_seconds_bucket{le="0.1",method="POST",route="/api/orders",status="202"}' in text
-    for series in ("http_requests_in_flight", "outbox_backlog", "cache_misses_total", "cache_hits_total"):
+    assert (
+        'http_request_duration_seconds_bucket{le="0.1",method="POST",route="/api/orders",status="202"}'
+        in text
+    )
+    for series in (
+        "http_requests_in_flight",
+        "outbox_backlog",
+        "cache_misses_total",
+        "cache_hits_total",
+    ):
         assert series in text, f"/metrics lacks {series}"
 
 

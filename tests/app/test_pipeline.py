@@ -17,7 +17,14 @@ from app.relay import Relay
 from app.settings import Settings
 from app.tables import notifications
 from app.worker import Worker, WorkerSpec
-from tests.app.helpers import eventually, order_body, place_order, placed_event, read_topic, status_of
+from tests.app.helpers import (
+    eventually,
+    order_body,
+    place_order,
+    placed_event,
+    read_topic,
+    status_of,
+)
 
 pytestmark = pytest.mark.asyncio
 STOP_TIMEOUT_SECONDS = 10.0
@@ -61,7 +68,11 @@ async def _relay(settings: Settings, database: Database) -> AsyncIterator[Relay]
 
 
 async def test_order_goes_from_pending_to_fulfilled_through_kafka(
-    settings: Settings, database: Database, cache: Cache, client: AsyncClient, kafka_topics: list[str]
+    settings: Settings,
+    database: Database,
+    cache: Cache,
+    client: AsyncClient,
+    kafka_topics: list[str],
 ) -> None:
     specs = [module.spec(settings) for module in (payment, inventory, notification, fulfillment)]
     async with _relay(settings, database), _running(settings, database, cache, *specs):
@@ -75,11 +86,20 @@ async def test_order_goes_from_pending_to_fulfilled_through_kafka(
             seen.append(body["status"])
             return bool(body["status"] == orders.FULFILLED)
 
-        await eventually(fulfilled, timeout=30)
+        await eventually(fulfilled, within=30)
     body = (await client.get(f"/api/orders/{order_id}")).json()
-    assert [change["status"] for change in body["history"]] == ["pending", "paid", "reserved", "fulfilled"]
+    assert [change["status"] for change in body["history"]] == [
+        "pending",
+        "paid",
+        "reserved",
+        "fulfilled",
+    ]
     async with database.read(primary=True) as conn:
-        sent = (await conn.execute(select(notifications.c.kind).where(notifications.c.order_id == order_id))).all()
+        sent = (
+            await conn.execute(
+                select(notifications.c.kind).where(notifications.c.order_id == order_id)
+            )
+        ).all()
     assert [row.kind for row in sent] == ["order_confirmed"]
     [shipped] = await read_topic(settings, settings.topic_shipments, 1)
     assert shipped.key == order_id.encode()
@@ -96,7 +116,9 @@ async def test_poison_event_does_not_block_the_partition(
         # Same key, so both land on one partition: the poison first, the good event behind it.
         key = str(order_id).encode()
         await producer.send_and_wait(settings.topic_orders, b"\x00garbage", key=key)
-        await producer.send_and_wait(settings.topic_orders, good.model_dump_json().encode(), key=key)
+        await producer.send_and_wait(
+            settings.topic_orders, good.model_dump_json().encode(), key=key
+        )
     finally:
         await producer.stop()
     async with _running(settings, database, cache, payment.spec(settings)):
@@ -116,7 +138,9 @@ async def test_poison_event_does_not_block_the_partition(
     )
     await observer.start()
     try:
-        partition = TopicPartition(settings.topic_orders, int(dict(dead.headers)["original-partition"]))
+        partition = TopicPartition(
+            settings.topic_orders, int(dict(dead.headers)["original-partition"])
+        )
         assert await observer.committed(partition) == 2
     finally:
         await observer.stop()

@@ -20,7 +20,14 @@ from app.settings import Settings
 from app.tables import products
 from app.worker import Worker
 from tests.app.conftest import Databases, api_client, free_port
-from tests.app.helpers import envelope_record, new_product, order_body, paid_order, place_order, placed_event
+from tests.app.helpers import (
+    envelope_record,
+    new_product,
+    order_body,
+    paid_order,
+    place_order,
+    placed_event,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,7 +40,10 @@ def _counter(name: str, kind: str) -> float:
 
 
 async def test_product_read_misses_then_hits(client: AsyncClient) -> None:
-    misses, hits = _counter("cache_misses_total", "product"), _counter("cache_hits_total", "product")
+    misses, hits = (
+        _counter("cache_misses_total", "product"),
+        _counter("cache_hits_total", "product"),
+    )
     first = await client.get("/api/products/SKU-0003")
     second = await client.get("/api/products/SKU-0003")
     assert first.json() == second.json()
@@ -50,7 +60,11 @@ async def test_user_read_is_cached(client: AsyncClient) -> None:
 
 
 async def test_stock_reservation_invalidates_the_cached_product(
-    settings: Settings, client: AsyncClient, database: Database, cache: Cache, producer: AIOKafkaProducer
+    settings: Settings,
+    client: AsyncClient,
+    database: Database,
+    cache: Cache,
+    producer: AIOKafkaProducer,
 ) -> None:
     sku = await new_product(database, stock=10)
     assert (await client.get(f"/api/products/{sku}")).json()["stock"] == 10
@@ -61,12 +75,18 @@ async def test_stock_reservation_invalidates_the_cached_product(
 
 
 async def test_status_change_invalidates_the_cached_order(
-    settings: Settings, client: AsyncClient, database: Database, cache: Cache, producer: AIOKafkaProducer
+    settings: Settings,
+    client: AsyncClient,
+    database: Database,
+    cache: Cache,
+    producer: AIOKafkaProducer,
 ) -> None:
     order_id = await place_order(database, settings, "SKU-0001")
     assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "pending"
     worker = Worker(payment.spec(settings), settings, database, cache, producer)
-    await worker.process(envelope_record(settings.topic_orders, await placed_event(database, order_id)))
+    await worker.process(
+        envelope_record(settings.topic_orders, await placed_event(database, order_id))
+    )
     assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "paid"
 
 
@@ -98,7 +118,11 @@ async def test_concurrent_misses_across_pods_run_one_query(settings: Settings) -
 
     try:
         results = await asyncio.gather(
-            *(pod.get_or_load("product", "product:shared", slow_query) for pod in pods for _ in range(5))
+            *(
+                pod.get_or_load("product", "product:shared", slow_query)
+                for pod in pods
+                for _ in range(5)
+            )
         )
     finally:
         for pod in pods:
@@ -114,13 +138,17 @@ async def no_redis_client(settings: Settings) -> AsyncIterator[AsyncClient]:
         yield client
 
 
-async def test_reads_are_served_from_the_database_when_redis_is_down(no_redis_client: AsyncClient) -> None:
+async def test_reads_are_served_from_the_database_when_redis_is_down(
+    no_redis_client: AsyncClient,
+) -> None:
     response = await no_redis_client.get("/api/products/SKU-0004")
     assert response.status_code == 200
     assert response.json()["sku"] == "SKU-0004"
 
 
-async def test_orders_are_accepted_and_read_when_redis_is_down(no_redis_client: AsyncClient) -> None:
+async def test_orders_are_accepted_and_read_when_redis_is_down(
+    no_redis_client: AsyncClient,
+) -> None:
     created = await no_redis_client.post("/api/orders", json=order_body())
     no_redis_client.cookies.clear()
     assert created.status_code == 202
@@ -165,7 +193,9 @@ async def routed(settings: Settings, databases: Databases) -> AsyncIterator[Asyn
 
 async def test_reads_go_to_the_reader(routed: AsyncClient, replica: Database) -> None:
     async with replica.write() as conn:
-        await conn.execute(insert(products).values(sku="ONLY-REPLICA1", name="r", price_cents=1, stock=1))
+        await conn.execute(
+            insert(products).values(sku="ONLY-REPLICA1", name="r", price_cents=1, stock=1)
+        )
     assert (await routed.get("/api/products/ONLY-REPLICA1")).status_code == 200
 
 
@@ -174,12 +204,18 @@ async def test_reads_do_not_go_to_the_writer(routed: AsyncClient, database: Data
     assert (await routed.get(f"/api/products/{sku}")).status_code == 404
 
 
-async def test_writes_go_to_the_writer(routed: AsyncClient, database: Database, replica: Database) -> None:
+async def test_writes_go_to_the_writer(
+    routed: AsyncClient, database: Database, replica: Database
+) -> None:
     order_id = (await routed.post("/api/orders", json=order_body())).json()["id"]
     async with database.read(primary=True) as conn:
-        on_writer = (await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")).scalar()
+        on_writer = (
+            await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")
+        ).scalar()
     async with replica.read(primary=True) as conn:
-        on_replica = (await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")).scalar()
+        on_replica = (
+            await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")
+        ).scalar()
     assert (on_writer, on_replica) == (1, 0)
 
 
@@ -201,7 +237,9 @@ async def test_reads_fall_back_to_the_writer_when_the_reader_is_down(
     settings: Settings, database: Database
 ) -> None:
     dead_replica = settings.model_copy(
-        update={"db_reader_urls": [f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"]}
+        update={
+            "db_reader_urls": [f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"]
+        }
     )
     sku = await new_product(database, stock=1)
     async for client in api_client(create_app(dead_replica)):

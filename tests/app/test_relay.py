@@ -53,14 +53,16 @@ async def test_relay_marks_published_rows_sent(
 async def test_rolled_back_order_publishes_nothing(
     settings: Settings, database: Database, producer: AIOKafkaProducer
 ) -> None:
-    request = OrderRequest(customer_id=CUSTOMER, currency="EUR", items=[LineItem(sku="SKU-0001", quantity=1)])
+    request = OrderRequest(
+        customer_id=CUSTOMER, currency="EUR", items=[LineItem(sku="SKU-0001", quantity=1)]
+    )
     with pytest.raises(RuntimeError):
         async with database.write() as conn:
             await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=None)
             raise RuntimeError("payment gateway said no before commit")
     committed = await place_order(database, settings, "SKU-0001")
     await _drain(database, producer)
-    messages = await read_topic(settings, settings.topic_orders, 2, timeout=2.0)
+    messages = await read_topic(settings, settings.topic_orders, 2, within=2.0)
     assert [m.key for m in messages] == [str(committed).encode()]
 
 
@@ -77,7 +79,7 @@ async def test_concurrent_relays_publish_each_row_once(
     finally:
         await other.dispose()
     await _drain(database, producer)
-    messages = await read_topic(settings, settings.topic_orders, 21, timeout=3.0)
+    messages = await read_topic(settings, settings.topic_orders, 21, within=3.0)
     assert len(messages) == 20
     assert len({m.key for m in messages}) == 20
 
@@ -115,7 +117,7 @@ async def test_orders_accepted_while_kafka_is_down_are_published_when_it_returns
         async def all_sent() -> bool:
             return await _unpublished(database) == 0
 
-        await eventually(all_sent, timeout=30)
+        await eventually(all_sent, within=30)
     finally:
         stop.set()
         await asyncio.wait_for(running, timeout=15)

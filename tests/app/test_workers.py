@@ -79,7 +79,9 @@ async def test_payment_declined_marks_order_payment_failed(
     declining = settings.model_copy(update={"payment_failure_rate": 1.0})
     order_id = await place_order(database, settings, "SKU-0001")
     placed = await placed_event(database, order_id)
-    await make_worker(payment.spec(declining)).process(envelope_record(settings.topic_orders, placed))
+    await make_worker(payment.spec(declining)).process(
+        envelope_record(settings.topic_orders, placed)
+    )
     assert await status_of(database, order_id) == orders.PAYMENT_FAILED
     assert len(await outbox_events(database, order_id, "PaymentFailed")) == 1
 
@@ -104,7 +106,9 @@ async def test_inventory_reserves_stock_and_emits_inventory_updated(
 ) -> None:
     sku = await new_product(database, stock=10)
     order_id, event = await paid_order(database, settings, sku, quantity=4)
-    await make_worker(inventory.spec(settings)).process(envelope_record(settings.topic_payments, event))
+    await make_worker(inventory.spec(settings)).process(
+        envelope_record(settings.topic_payments, event)
+    )
     assert await status_of(database, order_id) == orders.RESERVED
     assert await stock_of(database, sku) == 6
     assert len(await outbox_events(database, order_id, "InventoryUpdated")) == 1
@@ -115,7 +119,9 @@ async def test_inventory_marks_order_out_of_stock_without_touching_stock(
 ) -> None:
     sku = await new_product(database, stock=2)
     order_id, event = await paid_order(database, settings, sku, quantity=3)
-    await make_worker(inventory.spec(settings)).process(envelope_record(settings.topic_payments, event))
+    await make_worker(inventory.spec(settings)).process(
+        envelope_record(settings.topic_payments, event)
+    )
     assert await status_of(database, order_id) == orders.OUT_OF_STOCK
     assert await stock_of(database, sku) == 2
     assert len(await outbox_events(database, order_id, "OutOfStock")) == 1
@@ -169,9 +175,13 @@ async def test_notification_records_the_confirmation_email(
     settings: Settings, database: Database, make_worker: MakeWorker
 ) -> None:
     order_id, event = await paid_order(database, settings, "SKU-0001")
-    await make_worker(notification.spec(settings)).process(envelope_record(settings.topic_payments, event))
+    await make_worker(notification.spec(settings)).process(
+        envelope_record(settings.topic_payments, event)
+    )
     async with database.read(primary=True) as conn:
-        sent = (await conn.execute(select(notifications).where(notifications.c.order_id == order_id))).one()
+        sent = (
+            await conn.execute(select(notifications).where(notifications.c.order_id == order_id))
+        ).one()
     assert (sent.kind, sent.recipient) == ("order_confirmed", "cust-0001@example.com")
 
 
@@ -211,7 +221,9 @@ async def test_fulfillment_creates_shipment_and_marks_order_fulfilled(
     settings: Settings, database: Database, make_worker: MakeWorker
 ) -> None:
     order_id, event = await reserved_order(database, settings, "SKU-0001")
-    await make_worker(fulfillment.spec(settings)).process(envelope_record(settings.topic_inventory, event))
+    await make_worker(fulfillment.spec(settings)).process(
+        envelope_record(settings.topic_inventory, event)
+    )
     assert await status_of(database, order_id) == orders.FULFILLED
     assert await _count(database, shipments, order_id) == 1
     assert len(await outbox_events(database, order_id, "OrderFulfilled")) == 1

@@ -83,7 +83,9 @@ def upgrade() -> None:
         "inbox",
         sa.Column("consumer", sa.String(64), primary_key=True),
         sa.Column("event_id", sa.Uuid, primary_key=True),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()
+        ),
     )
     op.create_table(
         "notifications",

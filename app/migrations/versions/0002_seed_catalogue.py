@@ -20,7 +20,11 @@ INITIAL_STOCK = 1_000_000
 def upgrade() -> None:
     users = sa.table("users", sa.column("id"), sa.column("email"), sa.column("name"))
     products = sa.table(
-        "products", sa.column("sku"), sa.column("name"), sa.column("price_cents"), sa.column("stock")
+        "products",
+        sa.column("sku"),
+        sa.column("name"),
+        sa.column("price_cents"),
+        sa.column("stock"),
     )
     op.bulk_insert(
         users,
@@ -32,7 +36,12 @@ def upgrade() -> None:
     op.bulk_insert(
         products,
         [
-            {"sku": f"SKU-{n:04d}", "name": f"Product {n}", "price_cents": 100 * n, "stock": INITIAL_STOCK}
+            {
+                "sku": f"SKU-{n:04d}",
+                "name": f"Product {n}",
+                "price_cents": 100 * n,
+                "stock": INITIAL_STOCK,
+            }
             for n in range(1, PRODUCTS + 1)
         ],
     )
