@@ -132,7 +132,8 @@ async def bench(base: str, posts: int, gets: int, concurrency: int) -> None:
         hits1, misses1 = cache_counts((await reader.get("/metrics")).text)
     hits, misses = hits1 - hits0, misses1 - misses0
     print(
-        f"cache hit ratio (GET mix): {hits / (hits + misses):.1%} ({hits:.0f} hits, {misses:.0f} misses)"
+        f"cache hit ratio (GET mix): {hits / (hits + misses):.1%} "
+        f"({hits:.0f} hits, {misses:.0f} misses)"
     )
 
 
@@ -175,9 +176,7 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        print(
-            f"API on 127.0.0.1:{port}, {os.cpu_count()} CPUs shared by API, client, PostgreSQL, Redis"
-        )
+        print(f"API on 127.0.0.1:{port}; {os.cpu_count()} CPUs for API, client, PostgreSQL, Redis")
         # Other work on the box skews every figure: print the load next to them.
         print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         asyncio.run(bench(f"http://127.0.0.1:{port}", args.posts, args.gets, args.concurrency))
