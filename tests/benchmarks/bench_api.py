@@ -55,8 +55,14 @@ def percentile(samples: list[float], q: float) -> float:
     return statistics.quantiles(samples, n=1000, method="inclusive")[int(q * 10) - 1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the API process: unlike latency, barely skewed by other load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run_phase(
-    name: str, total: int, concurrency: int, request: Callable[[int], Awaitable[int]]
+    name: str, total: int, concurrency: int, request: Callable[[int], Awaitable[int]], pid: int
 ) -> None:
     latencies: list[float] = []
     errors = 0
@@ -70,14 +76,15 @@ async def run_phase(
             latencies.append(time.perf_counter() - start)
             errors += status >= 400
 
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), cpu_seconds(pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - began
+    cpu_ms = (cpu_seconds(pid) - cpu_before) / total * 1000
     ms = [s * 1000 for s in latencies]
     print(
         f"{name:<10} n={total:<6} c={concurrency:<3} {total / elapsed:8.0f} req/s   "
         f"p50={percentile(ms, 50):6.2f} ms  p95={percentile(ms, 95):6.2f} ms  "
-        f"p99={percentile(ms, 99):6.2f} ms  errors={errors}"
+        f"p99={percentile(ms, 99):6.2f} ms  api-cpu/req={cpu_ms:.2f} ms  errors={errors}"
     )
 
 
@@ -88,7 +95,7 @@ def cache_counts(metrics: str) -> tuple[float, float]:
     return total("cache_hits_total"), total("cache_misses_total")
 
 
-async def bench(base: str, posts: int, gets: int, concurrency: int) -> None:
+async def bench(base: str, pid: int, posts: int, gets: int, concurrency: int) -> None:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     order_ids: list[str] = []
     # Two clients: the writer keeps the read-your-writes cookie, the reader (like most
@@ -125,10 +132,10 @@ async def bench(base: str, posts: int, gets: int, concurrency: int) -> None:
                 path = f"/api/orders/{random.choice(order_ids[:50])}"
             return (await reader.get(path)).status_code
 
-        await run_phase("warm-up", 200, concurrency, post)
-        await run_phase("POST", posts, concurrency, post)
+        await run_phase("warm-up", 200, concurrency, post, pid)
+        await run_phase("POST", posts, concurrency, post, pid)
         hits0, misses0 = cache_counts((await reader.get("/metrics")).text)
-        await run_phase("GET mix", gets, concurrency, read)
+        await run_phase("GET mix", gets, concurrency, read, pid)
         hits1, misses1 = cache_counts((await reader.get("/metrics")).text)
     hits, misses = hits1 - hits0, misses1 - misses0
     print(
@@ -179,7 +186,9 @@ def main() -> int:
         print(f"API on 127.0.0.1:{port}; {os.cpu_count()} CPUs for API, client, PostgreSQL, Redis")
         # Other work on the box skews every figure: print the load next to them.
         print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-        asyncio.run(bench(f"http://127.0.0.1:{port}", args.posts, args.gets, args.concurrency))
+        asyncio.run(
+            bench(f"http://127.0.0.1:{port}", api.pid, args.posts, args.gets, args.concurrency)
+        )
         print("load average after:  {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     finally:
         if api is not None:
