@@ -1,12 +1,14 @@
 """End to end through Kafka: relay and all four workers running as consumer loops."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from httpx import AsyncClient
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from app import fulfillment, inventory, notification, orders, payment
@@ -144,3 +146,54 @@ async def test_poison_event_does_not_block_the_partition(
         assert await observer.committed(partition) == 2
     finally:
         await observer.stop()
+
+
+async def test_mail_outage_does_not_hold_up_fulfillment(
+    settings: Settings,
+    database: Database,
+    cache: Cache,
+    client: AsyncClient,
+    kafka_topics: list[str],
+) -> None:
+    outage = settings.model_copy(update={"notification_failure_rate": 1.0})
+    specs = [
+        payment.spec(settings),
+        inventory.spec(settings),
+        notification.spec(outage),
+        fulfillment.spec(settings),
+    ]
+    async with _relay(settings, database), _running(settings, database, cache, *specs):
+        order_id = (await client.post("/api/orders", json=order_body())).json()["id"]
+
+        async def fulfilled() -> bool:
+            return await status_of(database, uuid.UUID(order_id)) == orders.FULFILLED
+
+        await eventually(fulfilled, within=30)
+        [dead] = await read_topic(settings, dlq(settings.topic_payments), 1)
+    assert dict(dead.headers)["consumer"] == b"notification"
+
+
+async def test_worker_exports_consumer_lag(
+    settings: Settings, database: Database, cache: Cache, kafka_topics: list[str]
+) -> None:
+    order_id = await place_order(database, settings, "SKU-0001")
+    placed = await placed_event(database, order_id)
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(
+            settings.topic_orders, placed.model_dump_json().encode(), key=str(order_id).encode()
+        )
+    finally:
+        await producer.stop()
+    labels = {
+        "group": settings.group_id("payment"),
+        "topic": settings.topic_orders,
+        "partition": str(sent.partition),
+    }
+    async with _running(settings, database, cache, payment.spec(settings)):
+
+        async def caught_up() -> bool:
+            return REGISTRY.get_sample_value("kafka_consumer_lag", labels) == 0
+
+        await eventually(caught_up)
