@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlparse
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
@@ -36,9 +37,8 @@ def make_redis(settings: Settings) -> Redis:
         "retry": Retry(NoBackoff(), 0),
     }
     if settings.redis_auth == "iam":
-        user = Redis.from_url(settings.redis_url).connection_pool.connection_kwargs.get("username")
         kwargs["credential_provider"] = ElastiCacheIAMProvider(
-            user=user or "",
+            user=urlparse(settings.redis_url).username or "",
             replication_group_id=settings.redis_replication_group_id or "",
             region=settings.aws_region or "",
         )

@@ -1,11 +1,12 @@
 """Orders, users and products endpoints."""
 
+import logging
 import math
 import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Header, HTTPException, Response, status
+from fastapi import APIRouter, Cookie, Header, HTTPException, Path, Response, status
 from sqlalchemy import select
 
 from app import orders
@@ -15,6 +16,7 @@ from app.logs import log_context
 from app.schemas import OrderAccepted, OrderRequest, OrderView, ProductView, UserView
 from app.tables import products, users
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
 
 # Set on every write; while it lasts, this client's reads go to the primary, not a lagging replica.
@@ -34,6 +36,7 @@ async def place_order(
             conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key
         )
     with log_context(order_id=placed.order_id):
+        log.info("order replayed" if placed.replayed else "order placed")
         response.headers["Location"] = f"/api/orders/{placed.order_id}"
         if placed.replayed:
             response.headers["Idempotent-Replayed"] = "true"
@@ -80,7 +83,9 @@ async def get_order(
 
 
 @router.get("/users/{user_id}", response_model=UserView)
-async def get_user(user_id: str, database: DatabaseDep, cache: CacheDep) -> dict[str, Any]:
+async def get_user(
+    user_id: Annotated[str, Path(max_length=64)], database: DatabaseDep, cache: CacheDep
+) -> dict[str, Any]:
     async def from_replica() -> dict[str, Any] | None:
         async with database.read() as conn:
             query = select(users.c.id, users.c.email, users.c.name).where(users.c.id == user_id)
@@ -94,7 +99,9 @@ async def get_user(user_id: str, database: DatabaseDep, cache: CacheDep) -> dict
 
 
 @router.get("/products/{sku}", response_model=ProductView)
-async def get_product(sku: str, database: DatabaseDep, cache: CacheDep) -> dict[str, Any]:
+async def get_product(
+    sku: Annotated[str, Path(max_length=32)], database: DatabaseDep, cache: CacheDep
+) -> dict[str, Any]:
     async def from_replica() -> dict[str, Any] | None:
         async with database.read() as conn:
             query = select(
