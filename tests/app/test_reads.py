@@ -1,7 +1,6 @@
 """Cache-aside reads (hits, invalidation, stampede, Redis outage) and replica read routing."""
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -155,14 +154,13 @@ async def test_orders_are_accepted_and_read_when_redis_is_down(
     assert (await no_redis_client.get(f"/api/orders/{created.json()['id']}")).status_code == 200
 
 
-async def test_redis_outage_costs_one_timeout_then_the_breaker_skips_redis(
+async def test_redis_outage_costs_one_failed_call_then_the_breaker_skips_redis(
     no_redis_client: AsyncClient,
 ) -> None:
-    await no_redis_client.get("/api/products/SKU-0004")
-    start = time.perf_counter()
+    errors = REGISTRY.get_sample_value("cache_errors_total") or 0.0
     for _ in range(10):
         await no_redis_client.get("/api/products/SKU-0004")
-    assert time.perf_counter() - start < 1.0
+    assert REGISTRY.get_sample_value("cache_errors_total") == errors + 1
 
 
 async def test_api_stays_ready_with_redis_down(no_redis_client: AsyncClient) -> None:
