@@ -1,10 +1,7 @@
 """Health endpoints and metrics of the API and of the non-API processes."""
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +15,6 @@ from tests.app.conftest import api_client, free_port
 from tests.app.helpers import order_body
 
 pytestmark = pytest.mark.asyncio
-REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_livez_is_ok(client: AsyncClient) -> None:
@@ -89,11 +85,3 @@ async def test_worker_probe_serves_consumer_lag_metrics() -> None:
         response = await _get(port, "/metrics")
     assert response.status_code == 200
     assert "kafka_consumer_lag" in response.text
-
-
-def test_unknown_process_type_exits_with_usage() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "app", "nope"], cwd=REPO, capture_output=True, text=True, timeout=30
-    )
-    assert result.returncode == 2
-    assert "api|relay|payment|inventory|notification|fulfillment|migrate|topics" in result.stderr
