@@ -33,6 +33,15 @@ policy: venv
 test: venv
 	$(PY) -m pytest -q
 
+## app: run the sample app locally (API, relay, four workers, a local Kafka-protocol broker)
+##      against this machine's PostgreSQL and Redis, and follow one order to fulfilled
+app: venv
+	$(PY) -m app.devrun
+
+## bench: the API benchmark (latency percentiles, throughput, cache hit ratio); see docs/app.md
+bench: venv
+	$(PY) tests/benchmarks/bench_api.py
+
 ## docs: regenerate docs/configuration.md from the settings classes
 docs: venv
 	$(PY) -m infra.config_docs > docs/configuration.md
