@@ -1,0 +1,326 @@
+"""The AppDeployment component: the sample order pipeline on EKS, wired to its data tier.
+
+It takes the components (cluster, database, cache, Kafka, edge), not their ids, and
+creates: an ECR repository; a namespace under the ``restricted`` Pod Security Standard;
+one service account with its own IRSA role per process type; the migration and topic
+Jobs of the release; the API (HPA on CPU, registered in the edge's target group) and the
+relay and workers (KEDA on CPU and consumer lag); PDBs and default-deny NetworkPolicies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from infra.components.app import iam, workloads
+from infra.components.app.args import AppArgs
+from infra.components.app.config import app_environment
+from infra.components.app.ecr import image_reference, image_repository
+from infra.components.app.network_policies import ANYWHERE, policies
+from infra.components.app.processes import API_PORT, DEPLOYMENTS, JOBS, PROCESSES, Process
+from infra.components.app.protocols import CacheLike, ClusterLike, DatabaseLike, EdgeLike, KafkaLike, NetworkLike
+from infra.components.app.topics import partitions_by_topic, replica_ceiling_problems, topic_job_env
+from infra.components.cidr import plan_subnets
+
+CONFIG_MAP = "app-config"
+TOPICS_CONFIG_MAP = "app-topics"
+KAFKA_AUTH = "msk-iam"
+"""The KEDA TriggerAuthentication: the operator's own IRSA role (podIdentity provider aws)."""
+PSS = "restricted"
+
+
+class AppDeployment(pulumi.ComponentResource):
+    """The sample app: API, outbox relay, four Kafka workers, and their migrations."""
+
+    namespace: str
+    repository_url: pulumi.Output[str]
+    image: pulumi.Output[str]
+    role_arns: dict[str, pulumi.Output[str]]
+    """The IRSA role of each process type's service account."""
+
+    def __init__(
+        self,
+        name: str,
+        args: AppArgs,
+        *,
+        network: NetworkLike,
+        cluster: ClusterLike,
+        database: DatabaseLike,
+        cache: CacheLike,
+        kafka: KafkaLike,
+        edge: EdgeLike,
+        vpc_endpoints: bool,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("webscale:index:AppDeployment", name, None, opts)
+        # Validate against the data tier before anything exists.
+        workers = [p for p in PROCESSES if p.kind == "worker"]
+        maxima = {n: w.max_replicas for n, w in args.workers.by_name().items()}
+        problems = replica_ceiling_problems(maxima, workers, partitions_by_topic(kafka.topics))
+        if problems:
+            raise ValueError("; ".join(problems))
+        topic_env = topic_job_env(kafka.topics)
+
+        self.namespace = args.namespace
+        invoke = pulumi.InvokeOptions(parent=self)
+        region = aws.get_region(opts=invoke).region
+        account = aws.get_caller_identity(opts=invoke).account_id
+        partition = aws.get_partition(opts=invoke).partition
+        aws_opts = pulumi.ResourceOptions(parent=self)
+
+        repo = image_repository(f"{name}-images", args.ecr, parent=self)
+        self.repository_url = repo.repository_url
+        self.image = repo.repository_url.apply(lambda url: image_reference(url, args.image))
+
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": args.namespace,
+                "labels": {f"pod-security.kubernetes.io/{mode}": PSS for mode in ("enforce", "audit", "warn")},
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider),
+        )
+        self._k8s = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=[ns])
+
+        # Identity: one service account and IRSA role per process type.
+        policy_inputs = pulumi.Output.all(
+            database.primary_resource_id,
+            *database.replica_resource_ids,
+            cache.replication_group_arn,
+            cache.app_user_arn,
+            kafka.cluster_arn,
+        )
+        self.role_arns = {}
+        for process in PROCESSES:
+            document = policy_inputs.apply(
+                lambda values, p=process: json.dumps(
+                    iam.process_policy(
+                        p,
+                        db_user_arns=iam.rds_db_user_arns(
+                            partition, region, account, values[:-3], database.iam_database_user
+                        ),
+                        cache_arns=(values[-3], values[-2]),
+                        kafka_cluster_arn=values[-1],
+                    )
+                )
+            )
+            role = cluster.service_account_role(
+                f"{name}-{process.name}",
+                namespace=args.namespace,
+                service_account=process.name,
+                policy_documents=[document],
+                opts=aws_opts,
+            )
+            self.role_arns[process.name] = role.arn
+            self._service_account(name, process, role.arn, args.release)
+
+        # KEDA reads the workers' lag with its own role: describe their topics and groups only.
+        aws.iam.RolePolicy(
+            f"{name}-keda-msk-lag",
+            role=cluster.keda_role.id,
+            policy=kafka.cluster_arn.apply(lambda arn: json.dumps(iam.keda_lag_reader_policy(arn, workers))),
+            opts=aws_opts,
+        )
+
+        # Configuration, from the components' outputs.
+        env = pulumi.Output.all(
+            database.writer_endpoint,
+            pulumi.Output.all(*database.reader_endpoints),
+            cache.app_user_id,
+            cache.primary_endpoint,
+            cache.replication_group_id,
+            kafka.bootstrap_brokers_iam,
+        ).apply(
+            lambda v: app_environment(
+                args,
+                region=region,
+                db_user=database.iam_database_user,
+                db_name=database.database_name,
+                db_port=database.port,
+                writer=v[0],
+                readers=v[1],
+                redis_user=v[2],
+                redis_host=v[3],
+                redis_port=cache.port,
+                redis_group_id=v[4],
+                bootstrap_brokers=v[5],
+            )
+        )
+        self._config_map(name, CONFIG_MAP, env, args.release)
+        self._config_map(name, TOPICS_CONFIG_MAP, topic_env, args.release)
+        config_hash = env.apply(lambda data: hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16])
+
+        # The release's Jobs run to completion before any Deployment rolls (pulumi-kubernetes
+        # waits for a Job to complete; the Deployments depend on them).
+        jobs = {p.name: self._job(name, p, args) for p in JOBS}
+
+        self._network_policies(name, args, network, vpc_endpoints)
+
+        for process in DEPLOYMENTS:
+            needs = [jobs["migrate"]] if process.kind == "api" else [jobs["migrate"], jobs["topics"]]
+            self._deployment(name, process, args, config_hash, needs)
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-{process.name}",
+                metadata=self._meta(process.name, args.release),
+                spec=workloads.pdb_spec(process.name),
+                opts=self._k8s,
+            )
+
+        self._api_traffic(name, args, cluster, edge)
+        self._keda(name, args, kafka, region)
+
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "repository_url": self.repository_url,
+                "image": self.image,
+                "role_arns": self.role_arns,
+            }
+        )
+
+    # -- helpers ------------------------------------------------------------------------
+    def _meta(self, object_name: str, release: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "name": object_name,
+            "namespace": self.namespace,
+            "labels": workloads.labels(object_name, release),
+            **extra,
+        }
+
+    def _service_account(self, name: str, process: Process, role_arn: pulumi.Output[str], release: str) -> None:
+        k8s.core.v1.ServiceAccount(
+            f"{name}-{process.name}",
+            metadata=self._meta(
+                process.name,
+                release,
+                annotations={
+                    "eks.amazonaws.com/role-arn": role_arn,
+                    "eks.amazonaws.com/sts-regional-endpoints": "true",
+                },
+            ),
+            # Pods opt in to the token explicitly (IRSA); anything else using this account gets none.
+            automount_service_account_token=False,
+            opts=self._k8s,
+        )
+
+    def _config_map(self, name: str, object_name: str, data: pulumi.Input[Mapping[str, str]], release: str) -> None:
+        k8s.core.v1.ConfigMap(
+            f"{name}-{object_name}",
+            metadata=self._meta(object_name, release),
+            data=data,
+            opts=self._k8s,
+        )
+
+    def _job(self, name: str, process: Process, args: AppArgs) -> k8s.batch.v1.Job:
+        config_maps = [CONFIG_MAP, TOPICS_CONFIG_MAP] if process.creates_topics else [CONFIG_MAP]
+        return k8s.batch.v1.Job(
+            f"{name}-{process.name}",
+            # Named for the release: a new image is a new Job, which runs once before the rollout.
+            metadata=self._meta(f"{process.name}-{args.release}"[:63].rstrip("-"), args.release),
+            spec=workloads.job_spec(
+                process,
+                args.jobs,
+                image=self.image,  # type: ignore[arg-type]
+                config_maps=config_maps,
+                release=args.release,
+                image_is_digest=args.image_is_digest,
+            ),
+            opts=self._k8s,
+        )
+
+    def _deployment(
+        self,
+        name: str,
+        process: Process,
+        args: AppArgs,
+        config_hash: pulumi.Output[str],
+        needs: Sequence[pulumi.Resource],
+    ) -> None:
+        spec = workloads.deployment_spec(process, args, image=self.image, config_maps=[CONFIG_MAP])  # type: ignore[arg-type]
+        # A changed ConfigMap rolls the pods (envFrom is read only at start).
+        spec["template"]["metadata"]["annotations"]["webscale/config-hash"] = config_hash
+        k8s.apps.v1.Deployment(
+            f"{name}-{process.name}",
+            metadata=self._meta(process.name, args.release),
+            spec=spec,
+            opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=list(needs))),
+        )
+
+    def _api_traffic(self, name: str, args: AppArgs, cluster: ClusterLike, edge: EdgeLike) -> None:
+        api = next(p for p in PROCESSES if p.kind == "api")
+        k8s.core.v1.Service(
+            f"{name}-api", metadata=self._meta("api", args.release), spec=workloads.service_spec(api), opts=self._k8s
+        )
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-api",
+            metadata=self._meta("api", args.release),
+            spec=workloads.hpa_spec("api", args.api),
+            opts=self._k8s,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-api-target-group",
+            api_version="elbv2.k8s.aws/v1beta1",
+            kind="TargetGroupBinding",
+            metadata=self._meta("api", args.release),
+            spec=workloads.target_group_binding_spec("api", edge.target_group_arn),
+            opts=self._k8s,
+        )
+        # Pods share the nodes' security group (no security groups for pods), so the ALB is
+        # admitted there, on the API port only.
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-alb-to-api",
+            security_group_id=cluster.node_security_group_id,
+            referenced_security_group_id=edge.alb_security_group_id,
+            ip_protocol="tcp",
+            from_port=API_PORT,
+            to_port=API_PORT,
+            description="ALB to the API pods (TargetGroupBinding, target type ip)",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _keda(self, name: str, args: AppArgs, kafka: KafkaLike, region: str) -> None:
+        auth = k8s.apiextensions.CustomResource(
+            f"{name}-{KAFKA_AUTH}",
+            api_version="keda.sh/v1alpha1",
+            kind="TriggerAuthentication",
+            metadata=self._meta(KAFKA_AUTH, args.release),
+            spec={"podIdentity": {"provider": "aws"}},
+            opts=self._k8s,
+        )
+        for process in DEPLOYMENTS:
+            if process.kind == "api":
+                continue  # the HPA above scales the API; one autoscaler per workload
+            if process.kind == "worker":
+                worker = args.workers.by_name()[process.name]
+                triggers = workloads.worker_triggers(
+                    process, worker, bootstrap_servers=kafka.bootstrap_brokers_iam, region=region, auth=KAFKA_AUTH
+                )
+                scaling: Any = worker
+            else:  # the relay consumes no topic: CPU tracks its publishing work
+                scaling = args.relay
+                triggers = [workloads.cpu_trigger(args.relay.target_cpu_utilization)]
+            k8s.apiextensions.CustomResource(
+                f"{name}-{process.name}-scaler",
+                api_version="keda.sh/v1alpha1",
+                kind="ScaledObject",
+                metadata=self._meta(process.name, args.release),
+                spec=workloads.scaled_object_spec(process.name, scaling, triggers),
+                opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[auth])),
+            )
+
+    def _network_policies(self, name: str, args: AppArgs, network: NetworkLike, vpc_endpoints: bool) -> None:
+        # The data stores live in the isolated subnets; the same plan the Network used names them.
+        data_cidrs = list(plan_subnets(network.vpc_cidr, len(network.availability_zones)).isolated)
+        aws_api = [network.vpc_cidr] if vpc_endpoints else [ANYWHERE]
+        for policy_name, spec in policies(
+            PROCESSES, vpc_cidr=network.vpc_cidr, data_cidrs=data_cidrs, aws_api_cidrs=aws_api
+        ).items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy_name}", metadata=self._meta(policy_name, args.release), spec=spec, opts=self._k8s
+            )

@@ -1,0 +1,73 @@
+"""What the app deployment needs from the components it is given.
+
+The stack passes the real ``EksCluster``, ``PostgresDatabase``, ``RedisCache``,
+``KafkaCluster`` and ``Edge``; these Protocols name the attributes used, so the
+component depends on the contract rather than on the classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from infra.components.app.topics import TopicLike
+
+
+class ClusterLike(Protocol):
+    provider: k8s.Provider
+    cluster_name: pulumi.Output[str]
+    node_security_group_id: pulumi.Output[str]
+    kubernetes_version: str
+    keda_role: aws.iam.Role
+
+    def service_account_role(
+        self,
+        name: str,
+        *,
+        namespace: str,
+        service_account: str,
+        policy_documents: Sequence[pulumi.Input[str]] = ...,
+        opts: pulumi.ResourceOptions | None = ...,
+    ) -> aws.iam.Role: ...
+
+
+class DatabaseLike(Protocol):
+    writer_endpoint: pulumi.Output[str]
+    reader_endpoints: list[pulumi.Output[str]]
+    port: int
+    database_name: str
+    primary_resource_id: pulumi.Output[str]
+    replica_resource_ids: list[pulumi.Output[str]]
+    iam_database_user: str
+
+
+class CacheLike(Protocol):
+    primary_endpoint: pulumi.Output[str]
+    port: int
+    replication_group_id: pulumi.Output[str]
+    replication_group_arn: pulumi.Output[str]
+    app_user_id: pulumi.Output[str]
+    app_user_arn: pulumi.Output[str]
+
+
+class KafkaLike(Protocol):
+    cluster_arn: pulumi.Output[str]
+    bootstrap_brokers_iam: pulumi.Output[str]
+    topics: Sequence[TopicLike]
+
+
+class EdgeLike(Protocol):
+    target_group_arn: pulumi.Output[str]
+    alb_security_group_id: pulumi.Output[str]
+
+
+class NetworkLike(Protocol):
+    vpc_cidr: str
+    availability_zones: list[str]
+
+
+Json = dict[str, Any]
