@@ -18,6 +18,7 @@ import boto3
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from infra.args import ConfigModel
+from infra.components.app.args import WORKERS, AppArgs
 from infra.components.cache import CacheArgs
 from infra.components.database import DatabaseArgs
 from infra.components.edge import EdgeArgs
@@ -61,6 +62,8 @@ class StackSettings(ConfigModel):
     kafka: KafkaArgs = KafkaArgs()
     edge: EdgeArgs = EdgeArgs()
     eks: EksArgs = EksArgs()
+    app: AppArgs | None = None
+    """The sample app on EKS (``webscale:app``). Absent: no app is deployed."""
 
     @field_validator("region")
     @classmethod
@@ -80,6 +83,22 @@ class StackSettings(ConfigModel):
                 f"webscale:kafka.brokerCount ({self.kafka.broker_count}) must be a multiple of "
                 f"webscale:network.azCount ({self.network.az_count}): MSK places the same number of brokers in every AZ"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _workers_fit_partitions(self) -> StackSettings:
+        if self.app is None:
+            return self
+        ceiling = min(self.kafka.partitions_per_topic, self.kafka.max_consumer_replicas)
+        for name in WORKERS:
+            worker = getattr(self.app.workers, name)
+            if worker.max_replicas > ceiling:
+                raise ValueError(
+                    f"webscale:app.workers.{name}.maxReplicas ({worker.max_replicas}) must be <= "
+                    f"webscale:kafka.partitionsPerTopic ({self.kafka.partitions_per_topic}) and "
+                    f"webscale:kafka.maxConsumerReplicas ({self.kafka.max_consumer_replicas}): "
+                    "a partition feeds one member of a consumer group, further members idle"
+                )
         return self
 
     def default_tags(self) -> dict[str, str]:

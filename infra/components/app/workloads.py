@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.components.app.args import AppArgs, ApiArgs, JobArgs, Resources, WorkerArgs, _Scaled
+from infra.components.app.args import ApiArgs, AppArgs, JobArgs, Resources, WorkerArgs, _Scaled
 from infra.components.app.processes import API_PORT, Process
 
 UID = 10001
