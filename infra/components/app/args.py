@@ -124,8 +124,8 @@ class ApiArgs(_Scaled):
     """The HPA scales down to the highest recommendation of this window. Default 300 s:
     a short dip in traffic does not cost pods that the next peak needs again."""
     resources: Resources = _resources("250m", "256Mi", "500m", "512Mi")
-    """Default: requests 250m/256Mi, limits 500m/512Mi (measured: an API pod serves about
-    200 req/s at 250m)."""
+    """Default: requests 250m/256Mi, limits 500m/512Mi: bursts up to twice the request
+    before throttling, while the HPA adds pods at 70% of the request."""
 
 
 class RelayArgs(_Scaled):

@@ -95,6 +95,7 @@ class AppDeployment(pulumi.ComponentResource):
             cache.replication_group_arn,
             cache.app_user_arn,
             kafka.cluster_arn,
+            kafka.cluster_name,
         )
         self.role_arns = {}
         for process in PROCESSES:
@@ -103,10 +104,11 @@ class AppDeployment(pulumi.ComponentResource):
                     iam.process_policy(
                         p,
                         db_user_arns=iam.rds_db_user_arns(
-                            partition, region, account, values[:-3], database.iam_database_user
+                            partition, region, account, values[:-4], database.iam_database_user
                         ),
-                        cache_arns=(values[-3], values[-2]),
-                        kafka_cluster_arn=values[-1],
+                        cache_arns=(values[-4], values[-3]),
+                        kafka_cluster_arn=values[-2],
+                        kafka_cluster_name=values[-1],
                     )
                 )
             )
@@ -124,7 +126,9 @@ class AppDeployment(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-keda-msk-lag",
             role=cluster.keda_role.id,
-            policy=kafka.cluster_arn.apply(lambda arn: json.dumps(iam.keda_lag_reader_policy(arn, workers))),
+            policy=pulumi.Output.all(kafka.cluster_arn, kafka.cluster_name).apply(
+                lambda v: json.dumps(iam.keda_lag_reader_policy(v[0], workers, cluster_name=v[1]))
+            ),
             opts=aws_opts,
         )
 
@@ -222,14 +226,17 @@ class AppDeployment(pulumi.ComponentResource):
         return k8s.batch.v1.Job(
             f"{name}-{process.name}",
             # Named for the release: a new image is a new Job, which runs once before the rollout.
-            metadata=self._meta(f"{process.name}-{args.release}"[:63].rstrip("-"), args.release),
+            metadata=self._meta(
+                f"{process.name}-{args.release}"[:63].rstrip("-"),
+                args.release,
+                annotations=workloads.workload_annotations(args.image_is_digest),
+            ),
             spec=workloads.job_spec(
                 process,
                 args.jobs,
                 image=self.image,  # type: ignore[arg-type]
                 config_maps=config_maps,
                 release=args.release,
-                image_is_digest=args.image_is_digest,
             ),
             opts=self._k8s,
         )
@@ -247,7 +254,9 @@ class AppDeployment(pulumi.ComponentResource):
         spec["template"]["metadata"]["annotations"]["webscale/config-hash"] = config_hash
         k8s.apps.v1.Deployment(
             f"{name}-{process.name}",
-            metadata=self._meta(process.name, args.release),
+            metadata=self._meta(
+                process.name, args.release, annotations=workloads.workload_annotations(args.image_is_digest)
+            ),
             spec=spec,
             opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=list(needs))),
         )

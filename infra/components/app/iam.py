@@ -40,23 +40,30 @@ def elasticache_connect(replication_group_arn: str, user_arn: str) -> Statement:
     }
 
 
-def kafka_arn(cluster_arn: str, kind: str, name: str) -> str:
+def kafka_arn(cluster_arn: str, kind: str, name: str, *, cluster_name: str | None = None) -> str:
     """The ARN of a topic or group of an MSK cluster.
 
-    ``arn:aws:kafka:<r>:<a>:cluster/<name>/<uuid>`` ->
-    ``arn:aws:kafka:<r>:<a>:<kind>/<name>/<uuid>/<topic or group>``.
+    ``arn:aws:kafka:<r>:<a>:cluster/<cluster name>/<uuid>`` ->
+    ``arn:aws:kafka:<r>:<a>:<kind>/<cluster name>/<uuid>/<topic or group>``. The uuid is the
+    ARN's last segment; ``cluster_name`` fills in the name when the ARN lacks it (moto's do).
     """
     prefix, sep, path = cluster_arn.partition(":cluster/")
-    cluster_name, _, uuid = path.partition("/")
-    if not sep or not cluster_name or not uuid or "/" in uuid:
+    segments = path.split("/")
+    if not sep or not all(segments) or len(segments) > 2 or (len(segments) == 1 and not cluster_name):
         raise ValueError(f"{cluster_arn!r} is not an MSK cluster ARN (…:cluster/<name>/<uuid>)")
+    uuid = segments[-1]
+    cluster = cluster_name or segments[0]
     if kind not in ("topic", "group", "transactional-id"):
         raise ValueError(f"unknown MSK resource kind {kind!r}")
-    return f"{prefix}:{kind}/{cluster_name}/{uuid}/{name}"
+    return f"{prefix}:{kind}/{cluster}/{uuid}/{name}"
 
 
-def kafka_statements(cluster_arn: str, process: Process) -> list[Statement]:
+def kafka_statements(cluster_arn: str, process: Process, *, cluster_name: str | None = None) -> list[Statement]:
     """What ``process`` may do on the cluster: connect, its own topics, its own group."""
+
+    def arn(kind: str, name: str) -> str:
+        return kafka_arn(cluster_arn, kind, name, cluster_name=cluster_name)
+
     if not process.uses_kafka:
         return []
     cluster_actions = ["kafka-cluster:Connect"]
@@ -71,7 +78,7 @@ def kafka_statements(cluster_arn: str, process: Process) -> list[Statement]:
                 "Sid": "MskReadOwnTopics",
                 "Effect": "Allow",
                 "Action": ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
-                "Resource": [kafka_arn(cluster_arn, "topic", t) for t in process.consumes],
+                "Resource": [arn("topic", t) for t in process.consumes],
             }
         )
         statements.append(
@@ -79,7 +86,7 @@ def kafka_statements(cluster_arn: str, process: Process) -> list[Statement]:
                 "Sid": "MskOwnConsumerGroup",
                 "Effect": "Allow",
                 "Action": ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
-                "Resource": kafka_arn(cluster_arn, "group", process.name),
+                "Resource": arn("group", process.name),
             }
         )
     if process.produces:
@@ -88,7 +95,7 @@ def kafka_statements(cluster_arn: str, process: Process) -> list[Statement]:
                 "Sid": "MskWriteOwnTopics",
                 "Effect": "Allow",
                 "Action": ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
-                "Resource": [kafka_arn(cluster_arn, "topic", t) for t in process.produces],
+                "Resource": [arn("topic", t) for t in process.produces],
             }
         )
     if process.creates_topics:
@@ -97,7 +104,7 @@ def kafka_statements(cluster_arn: str, process: Process) -> list[Statement]:
                 "Sid": "MskManageAppTopics",
                 "Effect": "Allow",
                 "Action": ["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic", "kafka-cluster:AlterTopic"],
-                "Resource": [kafka_arn(cluster_arn, "topic", t) for t in app_topics()],
+                "Resource": [arn("topic", t) for t in app_topics()],
             }
         )
     return statements
@@ -114,6 +121,7 @@ def process_policy(
     db_user_arns: Sequence[str],
     cache_arns: tuple[str, str],
     kafka_cluster_arn: str,
+    kafka_cluster_name: str | None = None,
 ) -> dict[str, Any] | None:
     """The whole policy of one process's service account; ``None`` when it needs none."""
     statements: list[Statement] = []
@@ -121,11 +129,13 @@ def process_policy(
         statements.append(rds_connect(db_user_arns))
     if process.uses_cache:
         statements.append(elasticache_connect(*cache_arns))
-    statements += kafka_statements(kafka_cluster_arn, process)
+    statements += kafka_statements(kafka_cluster_arn, process, cluster_name=kafka_cluster_name)
     return document(statements) if statements else None
 
 
-def keda_lag_reader_policy(cluster_arn: str, consumers: Sequence[Process]) -> dict[str, Any]:
+def keda_lag_reader_policy(
+    cluster_arn: str, consumers: Sequence[Process], *, cluster_name: str | None = None
+) -> dict[str, Any]:
     """What the KEDA operator needs to read the lag of the workers' groups, and no more.
 
     Lag = end offsets (DescribeTopic on the topic) minus committed offsets (DescribeGroup).
@@ -139,13 +149,13 @@ def keda_lag_reader_policy(cluster_arn: str, consumers: Sequence[Process]) -> di
                 "Sid": "MskDescribeConsumedTopics",
                 "Effect": "Allow",
                 "Action": "kafka-cluster:DescribeTopic",
-                "Resource": [kafka_arn(cluster_arn, "topic", t) for t in topics],
+                "Resource": [kafka_arn(cluster_arn, "topic", t, cluster_name=cluster_name) for t in topics],
             },
             {
                 "Sid": "MskDescribeWorkerGroups",
                 "Effect": "Allow",
                 "Action": "kafka-cluster:DescribeGroup",
-                "Resource": [kafka_arn(cluster_arn, "group", g) for g in groups],
+                "Resource": [kafka_arn(cluster_arn, "group", g, cluster_name=cluster_name) for g in groups],
             },
         ]
     )

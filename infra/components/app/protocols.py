@@ -19,7 +19,6 @@ from infra.components.app.topics import TopicLike
 
 class ClusterLike(Protocol):
     provider: k8s.Provider
-    cluster_name: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
     kubernetes_version: str
     keda_role: aws.iam.Role
@@ -56,6 +55,7 @@ class CacheLike(Protocol):
 
 class KafkaLike(Protocol):
     cluster_arn: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
     bootstrap_brokers_iam: pulumi.Output[str]
     topics: Sequence[TopicLike]
 

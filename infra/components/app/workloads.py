@@ -37,6 +37,10 @@ IRSA_TOKEN_SKIP = (
     "IRSA: the pod needs its service account token projected for STS; the account has no RBAC bindings",
 )
 TAG_SKIP = ("CKV_K8S_43", "the ECR repository has IMMUTABLE tags, so this tag names exactly one digest")
+PULL_POLICY_SKIP = (
+    "CKV_K8S_15",
+    "IfNotPresent: tags are immutable (or a digest), so a cached image is the right one and restarts need no ECR",
+)
 
 
 def pod_security_context() -> dict[str, Any]:
@@ -140,8 +144,12 @@ def pod_spec(
     return body
 
 
-def pod_annotations(image_is_digest: bool) -> dict[str, str]:
-    return skips(IRSA_TOKEN_SKIP) if image_is_digest else skips(IRSA_TOKEN_SKIP, TAG_SKIP)
+def workload_annotations(image_is_digest: bool) -> dict[str, str]:
+    """The checkov exceptions of a Deployment or Job, each with its reason (see the constants)."""
+    reasons = [IRSA_TOKEN_SKIP, PULL_POLICY_SKIP]
+    if not image_is_digest:
+        reasons.append(TAG_SKIP)
+    return skips(*reasons)
 
 
 def deployment_spec(process: Process, args: AppArgs, *, image: str, config_maps: list[str]) -> dict[str, Any]:
@@ -154,10 +162,7 @@ def deployment_spec(process: Process, args: AppArgs, *, image: str, config_maps:
         # Surge first: capacity never drops below the current count during a rollout.
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
         "template": {
-            "metadata": {
-                "labels": labels(process.name, args.release),
-                "annotations": pod_annotations(args.image_is_digest),
-            },
+            "metadata": {"labels": labels(process.name, args.release), "annotations": {}},
             "spec": pod_spec(
                 process,
                 image=image,
@@ -181,9 +186,7 @@ def scaling_of(process: Process, args: AppArgs) -> _Scaled:
     raise ValueError(f"{process.name} is a {process.kind}, not a long-running workload")
 
 
-def job_spec(
-    process: Process, args: JobArgs, *, image: str, config_maps: list[str], release: str, image_is_digest: bool
-) -> dict[str, Any]:
+def job_spec(process: Process, args: JobArgs, *, image: str, config_maps: list[str], release: str) -> dict[str, Any]:
     """A run-to-completion Job with the same hardened pod as the Deployments."""
     pod = pod_spec(process, image=image, config_maps=config_maps, spec=args.resources, termination_grace_seconds=30)
     pod["restartPolicy"] = "Never"
@@ -192,7 +195,7 @@ def job_spec(
         "activeDeadlineSeconds": args.active_deadline_seconds,
         "ttlSecondsAfterFinished": args.ttl_seconds_after_finished,
         "template": {
-            "metadata": {"labels": labels(process.name, release), "annotations": pod_annotations(image_is_digest)},
+            "metadata": {"labels": labels(process.name, release)},
             "spec": pod,
         },
     }
