@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: up test lint docs policy venv clean
+.PHONY: up test lint docs policy venv checkov-venv clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,12 @@ endif
 ## policy: the policy pack over STACK's offline resource graph (exit 1 on a mandatory violation)
 policy: venv
 	$(PY) -m infra.policies.offline --stack $(STACK)
+
+## checkov-venv: checkov in a virtualenv of its own (its pins clash with ours); the tests build it too
+checkov-venv: .venv-checkov/bin/checkov
+.venv-checkov/bin/checkov:
+	python3 -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet checkov==3.3.30
 
 ## test: every test
 test: venv
@@ -53,4 +59,4 @@ lint: venv
 	$(VENV)/bin/mypy infra
 
 clean:
-	rm -rf out $(VENV)
+	rm -rf out $(VENV) .venv-checkov

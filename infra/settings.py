@@ -99,6 +99,13 @@ class StackSettings(ConfigModel):
                     f"webscale:kafka.maxConsumerReplicas ({self.kafka.max_consumer_replicas}): "
                     "a partition feeds one member of a consumer group, further members idle"
                 )
+        # A stopping API pod must outlive the ALB's draining of it, or in-flight requests fail.
+        if self.app.termination_grace_seconds <= self.edge.deregistration_delay_seconds:
+            raise ValueError(
+                f"webscale:app.terminationGraceSeconds ({self.app.termination_grace_seconds}) must exceed "
+                f"webscale:edge.deregistrationDelaySeconds ({self.edge.deregistration_delay_seconds}): the ALB "
+                "may still send in-flight requests to a target for that long after it starts draining"
+            )
         return self
 
     def default_tags(self) -> dict[str, str]:

@@ -347,3 +347,11 @@ def test_image_is_required_when_the_app_section_is_present():
     with pytest.raises(SettingsError) as caught:
         load_settings(config, project="webscale", stack="test")
     assert "webscale:app.image: is required" in caught.value.problems
+
+
+def test_grace_period_shorter_than_the_alb_deregistration_delay_names_both_keys():
+    found = problems_with({"terminationGraceSeconds": 20}, **{"webscale:edge": {"deregistrationDelaySeconds": 30}})
+    assert any(
+        "webscale:app.terminationGraceSeconds (20) must exceed webscale:edge.deregistrationDelaySeconds (30)" in p
+        for p in found
+    ), found
