@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.app import AppDeployment
 from infra.components.cache import RedisCache
 from infra.components.database import PostgresDatabase
 from infra.components.edge import Edge
@@ -70,3 +71,21 @@ def main() -> None:
     pulumi.export("oidcProviderArn", eks.oidc_provider_arn)
     pulumi.export("nodeSecurityGroupId", eks.node_security_group_id)
     pulumi.export("clusterSecurityGroupId", eks.cluster_security_group_id)
+
+    # The sample app (issue #6), when the stack configures it.
+    if settings.app is not None:
+        app = AppDeployment(
+            "app",
+            settings.app,
+            network=network,
+            cluster=eks,
+            database=database,
+            cache=cache,
+            kafka=kafka,
+            edge=edge,
+            vpc_endpoints=settings.network.vpc_endpoints,
+            opts=opts,
+        )
+        pulumi.export("appNamespace", app.namespace)
+        pulumi.export("appRepositoryUrl", app.repository_url)
+        pulumi.export("appImage", app.image)

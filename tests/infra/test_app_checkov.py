@@ -47,7 +47,7 @@ def checkov() -> Path:
 
 def scan(checkov: Path, directory: Path) -> dict[str, Any]:
     result = subprocess.run(
-        [str(checkov), "-d", str(directory), "--framework", "kubernetes", "--skip-download", "-o", "json", "--quiet"],
+        [str(checkov), "-d", str(directory), "--framework", "kubernetes", "--skip-download", "-o", "json"],
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
         capture_output=True,
         text=True,

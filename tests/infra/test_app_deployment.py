@@ -378,3 +378,8 @@ def test_bad_max_replicas_stops_the_run_naming_the_key(stack: str):
     app = {**config["webscale:app"], "workers": {"payment": {"maxReplicas": 4}}}
     with pytest.raises(SettingsError, match=r"webscale:app\.workers\.payment\.maxReplicas \(4\)"):
         run_stack(stack, {"webscale:app": app})
+
+
+def test_vpc_cni_enforces_network_policies(each_stack: StackRun):
+    [cni] = [r for r in each_stack.of_type("aws:eks/addon:Addon") if r["addonName"] == "vpc-cni"]
+    assert json.loads(cni["configurationValues"]) == {"enableNetworkPolicy": "true"}

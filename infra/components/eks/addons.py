@@ -47,6 +47,10 @@ REPOSITORIES = {
 
 RoleFactory = Callable[..., aws.iam.Role]
 
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
+"""The vpc-cni add-on's configuration: its network policy agent enforces NetworkPolicies
+(the app namespace's default-deny); without it they are accepted and silently ignored."""
+
 
 def eks_addon(
     name: str,
@@ -55,6 +59,7 @@ def eks_addon(
     cluster: aws.eks.Cluster,
     args: EksArgs,
     role: aws.iam.Role | None = None,
+    configuration: dict[str, Any] | None = None,
     opts: pulumi.ResourceOptions,
 ) -> aws.eks.Addon:
     return aws.eks.Addon(
@@ -63,6 +68,7 @@ def eks_addon(
         addon_name=addon,
         addon_version=args.addon_versions[addon],
         service_account_role_arn=role.arn if role else None,
+        configuration_values=json.dumps(configuration) if configuration else None,
         # The add-on owns its objects: overwrite the self-managed copies if any exist.
         resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE",

@@ -147,7 +147,15 @@ class EksCluster(pulumi.ComponentResource):
         self.vpc_cni_role = addons.vpc_cni_role(name, partition=partition, role_for=self.service_account_role)
         addon_opts = pulumi.ResourceOptions(parent=cluster)
         early = [
-            addons.eks_addon(name, "vpc-cni", cluster=cluster, args=args, role=self.vpc_cni_role, opts=addon_opts),
+            addons.eks_addon(
+                name,
+                "vpc-cni",
+                cluster=cluster,
+                args=args,
+                role=self.vpc_cni_role,
+                configuration=addons.VPC_CNI_CONFIGURATION,
+                opts=addon_opts,
+            ),
             addons.eks_addon(name, "kube-proxy", cluster=cluster, args=args, opts=addon_opts),
         ]
         node_role, node_policies = nodes.node_role(name, partition=partition, parent=self)
