@@ -71,5 +71,7 @@ def test_checkov_finds_no_failure_in_the_manifests(each_stack: StackRun, checkov
     assert summary["passed"] > 0 and summary["resource_count"] >= count - 1  # checkov ignores an empty doc
     for skipped in report["results"]["skipped_checks"]:
         reason = skipped["check_result"].get("suppress_comment") or ""
-        assert skipped["check_id"] in ALLOWED_SKIPS, f"unexpected exception {skipped['check_id']} on {skipped['resource']}"
+        assert skipped["check_id"] in ALLOWED_SKIPS, (
+            f"unexpected exception {skipped['check_id']} on {skipped['resource']}"
+        )
         assert len(reason) > 20, f"{skipped['check_id']} on {skipped['resource']} has no justification"

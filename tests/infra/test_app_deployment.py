@@ -27,13 +27,19 @@ def objects(run: StackRun, kind: str) -> dict[str, dict[str, Any]]:
     return {
         r.inputs["metadata"]["name"]: r.inputs
         for r in run.resources
-        if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}") and r.inputs.get("metadata")
+        if r.type.startswith("kubernetes:")
+        and r.type.endswith(f":{kind}")
+        and r.inputs.get("metadata")
         and r.inputs["metadata"].get("namespace") == settings_of(run).app.namespace  # type: ignore[union-attr]
     }
 
 
 def k8s_resources(run: StackRun) -> list[Resource]:
-    return [r for r in run.resources if r.type.startswith("kubernetes:") and r.custom and r.type.split(":")[1] != "helm.sh/v3"]
+    return [
+        r
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and r.custom and r.type.split(":")[1] != "helm.sh/v3"
+    ]
 
 
 def app_resources(run: StackRun) -> list[Resource]:
@@ -113,7 +119,7 @@ def test_requests_and_limits_are_as_configured_per_stack(each_stack: StackRun):
     assert app is not None
     configured = {"api": app.api, "relay": app.relay, **app.workers.by_name()}
     for name, d in objects(each_stack, "Deployment").items():
-        want = configured[name].resources  # type: ignore[attr-defined]
+        want = configured[name].resources
         got = d["spec"]["template"]["spec"]["containers"][0]["resources"]
         assert got == {
             "requests": {"cpu": want.requests.cpu, "memory": want.requests.memory},
@@ -247,7 +253,9 @@ def test_database_access_covers_the_primary_and_every_replica(each_stack: StackR
 def test_keda_operator_may_read_the_worker_groups_lag(each_stack: StackRun):
     [policy] = [p for p in each_stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("keda-msk-lag")]
     document = json.loads(policy["policy"])
-    actions = {a for s in document["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    actions = {
+        a for s in document["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
     assert actions == {"kafka-cluster:Connect", "kafka-cluster:DescribeTopic", "kafka-cluster:DescribeGroup"}
     keda_roles = [r for r in each_stack.of_type("aws:iam/role:Role") if "keda" in r.name]
     assert policy["role"] in {r.id for r in keda_roles}
@@ -297,7 +305,9 @@ def test_target_group_binding_registers_api_pods_in_the_edge_target_group(each_s
 
 
 def test_alb_security_group_is_admitted_to_the_nodes_on_the_api_port_only(each_stack: StackRun):
-    [rule] = [r for r in app_resources(each_stack) if r.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
+    [rule] = [
+        r for r in app_resources(each_stack) if r.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    ]
     assert (rule["fromPort"], rule["toPort"], rule["ipProtocol"]) == (8000, 8000, "tcp")
     node_sgs = {r.id for r in each_stack.of_type("aws:ec2/securityGroup:SecurityGroup") if "node" in r.name}
     assert rule["securityGroupId"] in node_sgs
@@ -316,7 +326,11 @@ def test_every_deployment_has_a_disruption_budget(each_stack: StackRun):
 
 def test_namespace_enforces_the_restricted_pod_security_standard(each_stack: StackRun):
     namespace = settings_of(each_stack).app.namespace  # type: ignore[union-attr]
-    [ns] = [r for r in k8s_resources(each_stack) if r.type == "kubernetes:core/v1:Namespace" and r.inputs["metadata"]["name"] == namespace]
+    [ns] = [
+        r
+        for r in k8s_resources(each_stack)
+        if r.type == "kubernetes:core/v1:Namespace" and r.inputs["metadata"]["name"] == namespace
+    ]
     labels = ns.inputs["metadata"]["labels"]
     for mode in ("enforce", "audit", "warn"):
         assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", mode

@@ -148,7 +148,12 @@ def test_node_security_group_admits_the_control_plane_and_peers_only(each_stack:
         for r in each_stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r["securityGroupId"] == node_sg
     ]
-    assert ingress and all(r.get("referencedSecurityGroupId") in (node_sg, cluster_sg) for r in ingress)
+    # The app deployment admits the ALB to the API pods (which use the node group) on 8000 only.
+    alb_sg = each_stack.outputs["albSecurityGroupId"]
+    from_alb = [r for r in ingress if r.get("referencedSecurityGroupId") == alb_sg]
+    assert all((r["fromPort"], r["toPort"]) == (8000, 8000) for r in from_alb), "the ALB reaches more than the API"
+    peers = [r for r in ingress if r not in from_alb]
+    assert peers and all(r.get("referencedSecurityGroupId") in (node_sg, cluster_sg) for r in peers)
     assert not any(r.get("cidrIpv4") for r in ingress), "the node group is open to an address range"
     to_api = [
         r

@@ -105,6 +105,8 @@ class _Scaled(ConfigModel):
     target_cpu_utilization: int = Field(default=70, ge=10, le=100)
     """Average CPU, in % of the CPU request, above which replicas are added. Default 70:
     headroom for the 15-60 s it takes a new pod to start."""
+    resources: Resources = _resources("100m", "128Mi", "500m", "256Mi")
+    """Default: requests 100m/128Mi, limits 500m/256Mi."""
 
     @model_validator(mode="after")
     def _min_within_max(self) -> _Scaled:

@@ -9,6 +9,7 @@ relay and workers (KEDA on CPU and consumer lag); PDBs and default-deny NetworkP
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,13 @@ TOPICS_CONFIG_MAP = "app-topics"
 KAFKA_AUTH = "msk-iam"
 """The KEDA TriggerAuthentication: the operator's own IRSA role (podIdentity provider aws)."""
 PSS = "restricted"
+
+
+def raw(body: Any) -> Any:
+    """A Kubernetes body spelled as in YAML (camelCase keys). The SDK's typed dicts spell keys
+    in snake_case but pass unknown (camelCase) keys through unchanged, which is what we want:
+    the builders, the tests and ``kubectl`` all read the same spelling."""
+    return body
 
 
 class AppDeployment(pulumi.ComponentResource):
@@ -97,21 +105,23 @@ class AppDeployment(pulumi.ComponentResource):
             kafka.cluster_arn,
             kafka.cluster_name,
         )
+
+        def policy_of(process: Process, values: list[str]) -> str:
+            *db_ids, group_arn, user_arn, cluster_arn, cluster_name = values
+            document = iam.process_policy(
+                process,
+                db_user_arns=iam.rds_db_user_arns(partition, region, account, db_ids, database.iam_database_user),
+                cache_arns=(group_arn, user_arn),
+                kafka_cluster_arn=cluster_arn,
+                kafka_cluster_name=cluster_name,
+            )
+            if document is None:
+                raise ValueError(f"process {process.name} would get an empty policy")
+            return json.dumps(document)
+
         self.role_arns = {}
         for process in PROCESSES:
-            document = policy_inputs.apply(
-                lambda values, p=process: json.dumps(
-                    iam.process_policy(
-                        p,
-                        db_user_arns=iam.rds_db_user_arns(
-                            partition, region, account, values[:-4], database.iam_database_user
-                        ),
-                        cache_arns=(values[-4], values[-3]),
-                        kafka_cluster_arn=values[-2],
-                        kafka_cluster_name=values[-1],
-                    )
-                )
-            )
+            document = policy_inputs.apply(functools.partial(policy_of, process))
             role = cluster.service_account_role(
                 f"{name}-{process.name}",
                 namespace=args.namespace,
@@ -172,7 +182,7 @@ class AppDeployment(pulumi.ComponentResource):
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-{process.name}",
                 metadata=self._meta(process.name, args.release),
-                spec=workloads.pdb_spec(process.name),
+                spec=raw(workloads.pdb_spec(process.name)),
                 opts=self._k8s,
             )
 
@@ -189,7 +199,7 @@ class AppDeployment(pulumi.ComponentResource):
         )
 
     # -- helpers ------------------------------------------------------------------------
-    def _meta(self, object_name: str, release: str, **extra: Any) -> dict[str, Any]:
+    def _meta(self, object_name: str, release: str, **extra: Any) -> Any:
         return {
             "name": object_name,
             "namespace": self.namespace,
@@ -217,7 +227,7 @@ class AppDeployment(pulumi.ComponentResource):
         k8s.core.v1.ConfigMap(
             f"{name}-{object_name}",
             metadata=self._meta(object_name, release),
-            data=data,
+            data=raw(data),
             opts=self._k8s,
         )
 
@@ -231,12 +241,14 @@ class AppDeployment(pulumi.ComponentResource):
                 args.release,
                 annotations=workloads.workload_annotations(args.image_is_digest),
             ),
-            spec=workloads.job_spec(
-                process,
-                args.jobs,
-                image=self.image,  # type: ignore[arg-type]
-                config_maps=config_maps,
-                release=args.release,
+            spec=raw(
+                workloads.job_spec(
+                    process,
+                    args.jobs,
+                    image=self.image,
+                    config_maps=config_maps,
+                    release=args.release,
+                )
             ),
             opts=self._k8s,
         )
@@ -249,7 +261,7 @@ class AppDeployment(pulumi.ComponentResource):
         config_hash: pulumi.Output[str],
         needs: Sequence[pulumi.Resource],
     ) -> None:
-        spec = workloads.deployment_spec(process, args, image=self.image, config_maps=[CONFIG_MAP])  # type: ignore[arg-type]
+        spec = workloads.deployment_spec(process, args, image=self.image, config_maps=[CONFIG_MAP])
         # A changed ConfigMap rolls the pods (envFrom is read only at start).
         spec["template"]["metadata"]["annotations"]["webscale/config-hash"] = config_hash
         k8s.apps.v1.Deployment(
@@ -257,19 +269,22 @@ class AppDeployment(pulumi.ComponentResource):
             metadata=self._meta(
                 process.name, args.release, annotations=workloads.workload_annotations(args.image_is_digest)
             ),
-            spec=spec,
+            spec=raw(spec),
             opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=list(needs))),
         )
 
     def _api_traffic(self, name: str, args: AppArgs, cluster: ClusterLike, edge: EdgeLike) -> None:
         api = next(p for p in PROCESSES if p.kind == "api")
         k8s.core.v1.Service(
-            f"{name}-api", metadata=self._meta("api", args.release), spec=workloads.service_spec(api), opts=self._k8s
+            f"{name}-api",
+            metadata=self._meta("api", args.release),
+            spec=raw(workloads.service_spec(api)),
+            opts=self._k8s,
         )
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-api",
             metadata=self._meta("api", args.release),
-            spec=workloads.hpa_spec("api", args.api),
+            spec=raw(workloads.hpa_spec("api", args.api)),
             opts=self._k8s,
         )
         k8s.apiextensions.CustomResource(
@@ -331,5 +346,5 @@ class AppDeployment(pulumi.ComponentResource):
             PROCESSES, vpc_cidr=network.vpc_cidr, data_cidrs=data_cidrs, aws_api_cidrs=aws_api
         ).items():
             k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy_name}", metadata=self._meta(policy_name, args.release), spec=spec, opts=self._k8s
+                f"{name}-{policy_name}", metadata=self._meta(policy_name, args.release), spec=raw(spec), opts=self._k8s
             )

@@ -57,7 +57,9 @@ class KafkaLike(Protocol):
     cluster_arn: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     bootstrap_brokers_iam: pulumi.Output[str]
-    topics: Sequence[TopicLike]
+
+    @property
+    def topics(self) -> Sequence[TopicLike]: ...
 
 
 class EdgeLike(Protocol):

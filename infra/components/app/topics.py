@@ -14,10 +14,14 @@ from infra.components.app.processes import TOPICS, Process, dlq
 
 
 class TopicLike(Protocol):
-    name: str
-    partitions: int
-    replication_factor: int
-    retention_ms: int
+    @property
+    def name(self) -> str: ...
+    @property
+    def partitions(self) -> int: ...
+    @property
+    def replication_factor(self) -> int: ...
+    @property
+    def retention_ms(self) -> int: ...
 
 
 def partitions_by_topic(topics: Sequence[TopicLike]) -> dict[str, int]:

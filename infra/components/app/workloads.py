@@ -84,7 +84,7 @@ def _probe(path: str, port: str, *, period: int, failures: int) -> dict[str, Any
 
 
 def container(
-    process: Process, *, image: str, config_maps: list[str], spec: Resources, pre_stop_seconds: int = 0
+    process: Process, *, image: Any, config_maps: list[str], spec: Resources, pre_stop_seconds: int = 0
 ) -> dict[str, Any]:
     """The one container of a process: ``python -m app <process>`` from the shared image."""
     body: dict[str, Any] = {
@@ -114,7 +114,7 @@ def container(
 def pod_spec(
     process: Process,
     *,
-    image: str,
+    image: Any,
     config_maps: list[str],
     spec: Resources,
     termination_grace_seconds: int,
@@ -152,7 +152,7 @@ def workload_annotations(image_is_digest: bool) -> dict[str, str]:
     return skips(*reasons)
 
 
-def deployment_spec(process: Process, args: AppArgs, *, image: str, config_maps: list[str]) -> dict[str, Any]:
+def deployment_spec(process: Process, args: AppArgs, *, image: Any, config_maps: list[str]) -> dict[str, Any]:
     """A Deployment with no ``replicas``: its autoscaler (HPA or KEDA) owns the count."""
     scaled = scaling_of(process, args)
     pre_stop = args.pre_stop_seconds if process.kind == "api" else 0
@@ -167,7 +167,7 @@ def deployment_spec(process: Process, args: AppArgs, *, image: str, config_maps:
                 process,
                 image=image,
                 config_maps=config_maps,
-                spec=scaled.resources,  # type: ignore[attr-defined]
+                spec=scaled.resources,
                 termination_grace_seconds=args.termination_grace_seconds,
                 pre_stop_seconds=pre_stop,
                 zone_spread=args.zone_spread,
@@ -186,7 +186,7 @@ def scaling_of(process: Process, args: AppArgs) -> _Scaled:
     raise ValueError(f"{process.name} is a {process.kind}, not a long-running workload")
 
 
-def job_spec(process: Process, args: JobArgs, *, image: str, config_maps: list[str], release: str) -> dict[str, Any]:
+def job_spec(process: Process, args: JobArgs, *, image: Any, config_maps: list[str], release: str) -> dict[str, Any]:
     """A run-to-completion Job with the same hardened pod as the Deployments."""
     pod = pod_spec(process, image=image, config_maps=config_maps, spec=args.resources, termination_grace_seconds=30)
     pod["restartPolicy"] = "Never"
