@@ -397,3 +397,23 @@ def test_bad_max_replicas_stops_the_run_naming_the_key(stack: str):
 def test_vpc_cni_enforces_network_policies(each_stack: StackRun):
     [cni] = [r for r in each_stack.of_type("aws:eks/addon:Addon") if r["addonName"] == "vpc-cni"]
     assert json.loads(cni["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
+def test_pods_wait_for_their_account_permissions_and_configuration(each_stack: StackRun):
+    resources = app_resources(each_stack)
+    by_name = {
+        (
+            r.type.split(":")[-1],
+            r.inputs.get("metadata", {}).get("name") if r.type.startswith("kubernetes:") else r.name,
+        ): r
+        for r in resources
+    }
+    config = by_name[("ConfigMap", "app-config")].urn
+    for r in resources:
+        if not r.type.endswith((":Deployment", ":Job")):
+            continue
+        process = r.inputs["spec"]["template"]["spec"]["serviceAccountName"]
+        account = by_name[("ServiceAccount", process)].urn
+        policy = by_name[("RolePolicy", f"app-{process}")].urn
+        for needed in (account, policy, config):
+            assert needed in r.dependencies, f"{r.name} does not wait for {needed}"

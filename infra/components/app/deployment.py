@@ -120,17 +120,24 @@ class AppDeployment(pulumi.ComponentResource):
             return json.dumps(document)
 
         self.role_arns = {}
+        self._needs: dict[str, list[pulumi.Resource]] = {}
+        """What a process's pods need before they start: its account, its permissions, its config."""
         for process in PROCESSES:
             document = policy_inputs.apply(functools.partial(policy_of, process))
             role = cluster.service_account_role(
                 f"{name}-{process.name}",
                 namespace=args.namespace,
                 service_account=process.name,
-                policy_documents=[document],
                 opts=aws_opts,
             )
+            # The policy is created here rather than by the helper, so pods can wait for it: a
+            # Job started before its permissions exist would fail its first attempts.
+            policy = aws.iam.RolePolicy(
+                f"{name}-{process.name}", role=role.id, policy=document, opts=pulumi.ResourceOptions(parent=role)
+            )
             self.role_arns[process.name] = role.arn
-            self._service_account(name, process, role.arn, args.release)
+            account_ = self._service_account(name, process, role.arn, args.release)
+            self._needs[process.name] = [account_, policy]
 
         # KEDA reads the workers' lag with its own role: describe their topics and groups only.
         aws.iam.RolePolicy(
@@ -166,8 +173,10 @@ class AppDeployment(pulumi.ComponentResource):
                 bootstrap_brokers=v[5],
             )
         )
-        self._config_map(name, CONFIG_MAP, env, args.release)
-        self._config_map(name, TOPICS_CONFIG_MAP, topic_env, args.release)
+        config = self._config_map(name, CONFIG_MAP, env, args.release)
+        topics_config = self._config_map(name, TOPICS_CONFIG_MAP, topic_env, args.release)
+        for process in PROCESSES:
+            self._needs[process.name] += [config, topics_config] if process.creates_topics else [config]
         config_hash = env.apply(lambda data: hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16])
 
         # The release's Jobs run to completion before any Deployment rolls (pulumi-kubernetes
@@ -207,8 +216,13 @@ class AppDeployment(pulumi.ComponentResource):
             **extra,
         }
 
-    def _service_account(self, name: str, process: Process, role_arn: pulumi.Output[str], release: str) -> None:
-        k8s.core.v1.ServiceAccount(
+    def _after(self, resources: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=list(resources)))
+
+    def _service_account(
+        self, name: str, process: Process, role_arn: pulumi.Output[str], release: str
+    ) -> k8s.core.v1.ServiceAccount:
+        return k8s.core.v1.ServiceAccount(
             f"{name}-{process.name}",
             metadata=self._meta(
                 process.name,
@@ -223,8 +237,10 @@ class AppDeployment(pulumi.ComponentResource):
             opts=self._k8s,
         )
 
-    def _config_map(self, name: str, object_name: str, data: pulumi.Input[Mapping[str, str]], release: str) -> None:
-        k8s.core.v1.ConfigMap(
+    def _config_map(
+        self, name: str, object_name: str, data: pulumi.Input[Mapping[str, str]], release: str
+    ) -> k8s.core.v1.ConfigMap:
+        return k8s.core.v1.ConfigMap(
             f"{name}-{object_name}",
             metadata=self._meta(object_name, release),
             data=raw(data),
@@ -250,7 +266,7 @@ class AppDeployment(pulumi.ComponentResource):
                     release=args.release,
                 )
             ),
-            opts=self._k8s,
+            opts=self._after(self._needs[process.name]),
         )
 
     def _deployment(
@@ -270,7 +286,7 @@ class AppDeployment(pulumi.ComponentResource):
                 process.name, args.release, annotations=workloads.workload_annotations(args.image_is_digest)
             ),
             spec=raw(spec),
-            opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=list(needs))),
+            opts=self._after([*self._needs[process.name], *needs]),
         )
 
     def _api_traffic(self, name: str, args: AppArgs, cluster: ClusterLike, edge: EdgeLike) -> None:
