@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: up test lint docs policy venv checkov-venv clean
+.PHONY: up test app bench lint docs policy venv checkov-venv clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -56,7 +56,7 @@ docs: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy infra
+	$(VENV)/bin/mypy infra app
 
 clean:
 	rm -rf out $(VENV) .venv-checkov

@@ -53,9 +53,7 @@ class MetricsMiddleware:
             route = scope.get("route")
             # The route template, not the raw path: ids in labels would explode cardinality.
             template = getattr(route, "path", "unmatched")
-            REQUEST_SECONDS.labels(scope["method"], template, str(code)).observe(
-                time.perf_counter() - start
-            )
+            REQUEST_SECONDS.labels(scope["method"], template, str(code)).observe(time.perf_counter() - start)
 
 
 async def _refresh_outbox_gauge(database: Database, interval: float) -> None:
@@ -75,9 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.database = Database(settings)
         redis = make_redis(settings)
         app.state.cache = Cache(settings, redis)
-        gauge = asyncio.create_task(
-            _refresh_outbox_gauge(app.state.database, settings.outbox_gauge_interval_seconds)
-        )
+        gauge = asyncio.create_task(_refresh_outbox_gauge(app.state.database, settings.outbox_gauge_interval_seconds))
         try:
             yield
         finally:

@@ -24,9 +24,7 @@ TOKEN_RENEW_MARGIN_SECONDS = 120
 def rds_token(*, host: str, port: int, user: str, region: str) -> str:
     """RDS IAM auth token, used as the password of one new connection (valid 15 minutes)."""
     client = boto3.client("rds", region_name=region)
-    token: str = client.generate_db_auth_token(
-        DBHostname=host, Port=port, DBUsername=user, Region=region
-    )
+    token: str = client.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user, Region=region)
     return token
 
 
@@ -52,9 +50,7 @@ class ElastiCacheIAMProvider(CredentialProvider):
     def get_credentials(self) -> tuple[str, str]:
         if time.monotonic() >= self._renew_at:
             self._token = self._sign()
-            self._renew_at = (
-                time.monotonic() + ELASTICACHE_TOKEN_SECONDS - TOKEN_RENEW_MARGIN_SECONDS
-            )
+            self._renew_at = time.monotonic() + ELASTICACHE_TOKEN_SECONDS - TOKEN_RENEW_MARGIN_SECONDS
         return self.user, self._token
 
     async def get_credentials_async(self) -> tuple[str, str]:
@@ -86,7 +82,5 @@ class MSKTokenProvider(AbstractTokenProvider):  # type: ignore[misc]  # aiokafka
 
     async def token(self) -> str:
         # The signer resolves credentials with blocking boto3 calls; keep them off the loop.
-        token, _expiry_ms = await asyncio.to_thread(
-            MSKAuthTokenProvider.generate_auth_token, self.region
-        )
+        token, _expiry_ms = await asyncio.to_thread(MSKAuthTokenProvider.generate_auth_token, self.region)
         return str(token)

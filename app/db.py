@@ -48,9 +48,7 @@ def _use_iam_tokens(engine: AsyncEngine, settings: Settings) -> None:
     region = settings.aws_region or ""
 
     @event.listens_for(engine.sync_engine, "do_connect")
-    def _token_as_password(
-        dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]
-    ) -> None:
+    def _token_as_password(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
         cparams["password"] = rds_token(
             host=parsed.host or "",
             port=parsed.port or 5432,

@@ -112,9 +112,7 @@ def _follow_order(api: str) -> bool:
         "currency": "EUR",
         "items": [{"sku": "SKU-0001", "quantity": 2}],
     }
-    created = httpx.post(
-        f"{api}/api/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
-    )
+    created = httpx.post(f"{api}/api/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
     created.raise_for_status()
     order_id = created.json()["id"]
     print(f"placed order {order_id}")

@@ -11,12 +11,8 @@ REQUEST_SECONDS = Histogram(
 IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being served.")
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published to Kafka.")
 CACHE_HITS = Counter("cache_hits_total", "Cache-aside reads served from Redis.", ["kind"])
-CACHE_MISSES = Counter(
-    "cache_misses_total", "Cache-aside reads that went to the database.", ["kind"]
-)
+CACHE_MISSES = Counter("cache_misses_total", "Cache-aside reads that went to the database.", ["kind"])
 CACHE_ERRORS = Counter("cache_errors_total", "Redis errors (each opens the circuit breaker).")
-CONSUMER_LAG = Gauge(
-    "kafka_consumer_lag", "Messages behind the partition end.", ["group", "topic", "partition"]
-)
+CONSUMER_LAG = Gauge("kafka_consumer_lag", "Messages behind the partition end.", ["group", "topic", "partition"])
 EVENTS = Counter("events_processed_total", "Events handled by a worker.", ["consumer", "outcome"])
 RELAYED = Counter("outbox_published_total", "Outbox rows published to Kafka.")

@@ -35,18 +35,14 @@ def spec(settings: Settings) -> worker.WorkerSpec:
     async def handle(conn: AsyncConnection, envelope: Envelope) -> list[str]:
         outcome = envelope.event
         assert isinstance(outcome, PaymentProcessed | PaymentFailed)
-        email = (
-            await conn.execute(select(users.c.email).where(users.c.id == outcome.customer_id))
-        ).scalar_one()
+        email = (await conn.execute(select(users.c.email).where(users.c.id == outcome.customer_id))).scalar_one()
         if isinstance(outcome, PaymentProcessed):
             kind, subject = "order_confirmed", f"Your order {envelope.order_id} is confirmed"
         else:
             kind, subject = "payment_failed", f"Payment for order {envelope.order_id} failed"
         await provider.send(email, subject)
         await conn.execute(
-            insert(notifications).values(
-                order_id=envelope.order_id, kind=kind, recipient=email, subject=subject
-            )
+            insert(notifications).values(order_id=envelope.order_id, kind=kind, recipient=email, subject=subject)
         )
         return []
 

@@ -48,9 +48,7 @@ def request_hash(request: OrderRequest) -> str:
     return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
 
 
-async def place(
-    conn: AsyncConnection, request: OrderRequest, *, topic: str, idempotency_key: str | None
-) -> Placed:
+async def place(conn: AsyncConnection, request: OrderRequest, *, topic: str, idempotency_key: str | None) -> Placed:
     """Insert the order as pending, its lines, its first history row and OrderPlaced, or replay."""
     digest = request_hash(request)
     if idempotency_key:
@@ -84,22 +82,15 @@ async def place(
 
     await conn.execute(
         insert(order_items),
-        [
-            {"order_id": order_id, "line_no": n, **line.model_dump()}
-            for n, line in enumerate(lines, start=1)
-        ],
+        [{"order_id": order_id, "line_no": n, **line.model_dump()} for n, line in enumerate(lines, start=1)],
     )
     await conn.execute(insert(order_status_history).values(order_id=order_id, status=PENDING))
-    placed = OrderPlaced(
-        customer_id=request.customer_id, currency=request.currency, total_cents=total, items=lines
-    )
+    placed = OrderPlaced(customer_id=request.customer_id, currency=request.currency, total_cents=total, items=lines)
     await outbox.add(conn, topic, Envelope(order_id=order_id, event=placed))
     return Placed(order_id, replayed=False)
 
 
-async def _by_key(
-    conn: AsyncConnection, customer_id: str, key: str, digest: str
-) -> uuid.UUID | None:
+async def _by_key(conn: AsyncConnection, customer_id: str, key: str, digest: str) -> uuid.UUID | None:
     row = (
         await conn.execute(
             select(orders.c.id, orders.c.request_hash).where(
@@ -116,22 +107,15 @@ async def _by_key(
 
 
 async def _priced_lines(conn: AsyncConnection, request: OrderRequest) -> list[Line]:
-    if (
-        await conn.execute(select(users.c.id).where(users.c.id == request.customer_id))
-    ).first() is None:
+    if (await conn.execute(select(users.c.id).where(users.c.id == request.customer_id))).first() is None:
         raise UnknownReference(["body", "customer_id"], "unknown customer")
     skus = {item.sku for item in request.items}
-    rows = await conn.execute(
-        select(products.c.sku, products.c.price_cents).where(products.c.sku.in_(skus))
-    )
+    rows = await conn.execute(select(products.c.sku, products.c.price_cents).where(products.c.sku.in_(skus)))
     prices = {row.sku: row.price_cents for row in rows}
     for index, item in enumerate(request.items):
         if item.sku not in prices:
             raise UnknownReference(["body", "items", index, "sku"], "unknown SKU")
-    return [
-        Line(sku=item.sku, quantity=item.quantity, unit_price_cents=prices[item.sku])
-        for item in request.items
-    ]
+    return [Line(sku=item.sku, quantity=item.quantity, unit_price_cents=prices[item.sku]) for item in request.items]
 
 
 async def load(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | None:
@@ -145,9 +129,7 @@ async def load(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | N
         .order_by(order_items.c.line_no)
     )
     history = await conn.execute(
-        select(
-            order_status_history.c.status, order_status_history.c.reason, order_status_history.c.at
-        )
+        select(order_status_history.c.status, order_status_history.c.reason, order_status_history.c.at)
         .where(order_status_history.c.order_id == order_id)
         .order_by(order_status_history.c.id)
     )
@@ -158,10 +140,7 @@ async def load(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | N
         "currency": order.currency,
         "total_cents": order.total_cents,
         "items": [dict(row._mapping) for row in lines],
-        "history": [
-            {"status": row.status, "reason": row.reason, "at": row.at.isoformat()}
-            for row in history
-        ],
+        "history": [{"status": row.status, "reason": row.reason, "at": row.at.isoformat()} for row in history],
     }
 
 
@@ -181,6 +160,4 @@ async def transition(
     )
     if result.rowcount != 1:
         raise InvalidTransition(f"order {order_id} is not {source}, cannot become {target}")
-    await conn.execute(
-        insert(order_status_history).values(order_id=order_id, status=target, reason=reason)
-    )
+    await conn.execute(insert(order_status_history).values(order_id=order_id, status=target, reason=reason))

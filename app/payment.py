@@ -27,17 +27,13 @@ class PaymentProvider:
 
 
 def spec(settings: Settings) -> worker.WorkerSpec:
-    provider = PaymentProvider(
-        latency_ms=settings.payment_latency_ms, failure_rate=settings.payment_failure_rate
-    )
+    provider = PaymentProvider(latency_ms=settings.payment_latency_ms, failure_rate=settings.payment_failure_rate)
 
     async def handle(conn: AsyncConnection, envelope: Envelope) -> list[str]:
         placed = envelope.event
         assert isinstance(placed, OrderPlaced)
         if await provider.charge(envelope.order_id, placed.total_cents):
-            await orders.transition(
-                conn, envelope.order_id, source=orders.PENDING, target=orders.PAID
-            )
+            await orders.transition(conn, envelope.order_id, source=orders.PENDING, target=orders.PAID)
             outcome: PaymentProcessed | PaymentFailed = PaymentProcessed(
                 customer_id=placed.customer_id,
                 payment_id=uuid.uuid4(),
@@ -55,9 +51,7 @@ def spec(settings: Settings) -> worker.WorkerSpec:
                 reason=reason,
             )
             outcome = PaymentFailed(customer_id=placed.customer_id, reason=reason)
-        await outbox.add(
-            conn, settings.topic_payments, Envelope(order_id=envelope.order_id, event=outcome)
-        )
+        await outbox.add(conn, settings.topic_payments, Envelope(order_id=envelope.order_id, event=outcome))
         return [order_key(envelope.order_id)]
 
     return worker.WorkerSpec(

@@ -25,9 +25,7 @@ async def serve(host: str, port: int, ready: ReadyCheck) -> asyncio.Server:
                     code, body, kind = 200, b"ok", "text/plain"
                 elif path == "/readyz":
                     ok = await ready()
-                    code, body, kind = (
-                        (200, b"ok", "text/plain") if ok else (503, b"not ready", "text/plain")
-                    )
+                    code, body, kind = (200, b"ok", "text/plain") if ok else (503, b"not ready", "text/plain")
                 elif path == "/metrics":
                     code, body, kind = 200, generate_latest(), CONTENT_TYPE_LATEST
                 else:

@@ -56,9 +56,7 @@ async def publish_batch(database: Database, producer: AIOKafkaProducer, limit: i
         # All acked (acks=all) before any row is marked: a failure leaves the batch to retry.
         await asyncio.gather(*deliveries)
         await conn.execute(
-            update(outbox_table)
-            .where(outbox_table.c.id.in_([row.id for row in rows]))
-            .values(published_at=func.now())
+            update(outbox_table).where(outbox_table.c.id.in_([row.id for row in rows])).values(published_at=func.now())
         )
     RELAYED.inc(len(rows))
     return len(rows)
@@ -79,9 +77,7 @@ class Relay:
                 if self.producer is None:
                     self.producer = make_producer(self.settings)
                     await self.producer.start()
-                sent = await publish_batch(
-                    self.database, self.producer, self.settings.relay_batch_size
-                )
+                sent = await publish_batch(self.database, self.producer, self.settings.relay_batch_size)
                 if time.monotonic() >= gauge_due:
                     async with self.database.read(primary=True) as conn:
                         OUTBOX_BACKLOG.set(await outbox.backlog(conn))

@@ -32,9 +32,7 @@ async def place_order(
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> OrderAccepted:
     async with database.write() as conn:
-        placed = await orders.place(
-            conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key
-        )
+        placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
     with log_context(order_id=placed.order_id):
         log.info("order replayed" if placed.replayed else "order placed")
         response.headers["Location"] = f"/api/orders/{placed.order_id}"
@@ -104,9 +102,9 @@ async def get_product(
 ) -> dict[str, Any]:
     async def from_replica() -> dict[str, Any] | None:
         async with database.read() as conn:
-            query = select(
-                products.c.sku, products.c.name, products.c.price_cents, products.c.stock
-            ).where(products.c.sku == sku)
+            query = select(products.c.sku, products.c.name, products.c.price_cents, products.c.stock).where(
+                products.c.sku == sku
+            )
             row = (await conn.execute(query)).first()
         return dict(row._mapping) if row else None
 

@@ -31,9 +31,7 @@ def wanted(settings: Settings) -> list[NewTopic]:
 
 async def ensure(settings: Settings) -> list[str]:
     """Create the missing topics; returns their names. Existing topics are left untouched."""
-    admin = AIOKafkaAdminClient(
-        request_timeout_ms=settings.kafka_request_timeout_ms, **client_kwargs(settings)
-    )
+    admin = AIOKafkaAdminClient(request_timeout_ms=settings.kafka_request_timeout_ms, **client_kwargs(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -126,9 +126,7 @@ class Worker:
                 return None
             return await self.spec.handle(conn, envelope)
 
-    async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], exc: Exception, *, attempts: int
-    ) -> None:
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: Exception, *, attempts: int) -> None:
         headers = [
             *record.headers,
             ("error-type", type(exc).__name__.encode()),
@@ -140,9 +138,7 @@ class Worker:
             ("attempts", str(attempts).encode()),
             ("failed-at", datetime.now(UTC).isoformat().encode()),
         ]
-        await self.producer.send_and_wait(
-            dlq(record.topic), record.value, key=record.key, headers=headers
-        )
+        await self.producer.send_and_wait(dlq(record.topic), record.value, key=record.key, headers=headers)
 
     async def run(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         group = self.settings.group_id(self.spec.name)

@@ -187,9 +187,7 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     relay in this test only ever sees this test's events (whose topics exist)."""
     db = Database(settings)
     async with db.write() as conn:
-        await conn.execute(
-            update(outbox).where(outbox.c.published_at.is_(None)).values(published_at=func.now())
-        )
+        await conn.execute(update(outbox).where(outbox.c.published_at.is_(None)).values(published_at=func.now()))
     yield db
     await db.dispose()
 

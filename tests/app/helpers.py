@@ -30,32 +30,20 @@ def order_body(sku: str = "SKU-0001", quantity: int = 1) -> dict[str, object]:
 async def new_product(database: Database, stock: int, price_cents: int = 500) -> str:
     sku = f"TEST-{uuid.uuid4().hex[:10].upper()}"
     async with database.write() as conn:
-        await conn.execute(
-            insert(products).values(
-                sku=sku, name="test product", price_cents=price_cents, stock=stock
-            )
-        )
+        await conn.execute(insert(products).values(sku=sku, name="test product", price_cents=price_cents, stock=stock))
     return sku
 
 
 async def stock_of(database: Database, sku: str) -> int:
     async with database.read(primary=True) as conn:
-        value: int = (
-            await conn.execute(select(products.c.stock).where(products.c.sku == sku))
-        ).scalar_one()
+        value: int = (await conn.execute(select(products.c.stock).where(products.c.sku == sku))).scalar_one()
         return value
 
 
-async def place_order(
-    database: Database, settings: Settings, sku: str, quantity: int = 1
-) -> uuid.UUID:
-    request = OrderRequest(
-        customer_id=CUSTOMER, currency="EUR", items=[LineItem(sku=sku, quantity=quantity)]
-    )
+async def place_order(database: Database, settings: Settings, sku: str, quantity: int = 1) -> uuid.UUID:
+    request = OrderRequest(customer_id=CUSTOMER, currency="EUR", items=[LineItem(sku=sku, quantity=quantity)])
     async with database.write() as conn:
-        placed = await orders.place(
-            conn, request, topic=settings.topic_orders, idempotency_key=None
-        )
+        placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=None)
     return placed.order_id
 
 
@@ -75,9 +63,7 @@ async def advance(database: Database, order_id: uuid.UUID, *steps: str) -> None:
             current = target
 
 
-def record(
-    topic: str, value: bytes, *, offset: int = 0, key: bytes | None = None
-) -> ConsumerRecord[bytes, bytes]:
+def record(topic: str, value: bytes, *, offset: int = 0, key: bytes | None = None) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(
         topic=topic,
         partition=0,
@@ -93,9 +79,7 @@ def record(
     )
 
 
-def envelope_record(
-    topic: str, envelope: Envelope, *, offset: int = 0
-) -> ConsumerRecord[bytes, bytes]:
+def envelope_record(topic: str, envelope: Envelope, *, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
     return record(
         topic,
         envelope.model_dump_json().encode(),
@@ -117,9 +101,7 @@ async def read_topic(
     settings: Settings, topic: str, count: int, within: float = WAIT_SECONDS
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read `count` records from the start of `topic` without a group (no offsets committed)."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest"
-    )
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest")
     await consumer.start()
     found: list[ConsumerRecord[bytes, bytes]] = []
     try:
@@ -147,9 +129,7 @@ async def placed_event(database: Database, order_id: uuid.UUID) -> Envelope:
     return (await outbox_events(database, order_id, "OrderPlaced"))[0]
 
 
-async def paid_order(
-    database: Database, settings: Settings, sku: str, quantity: int = 1
-) -> tuple[uuid.UUID, Envelope]:
+async def paid_order(database: Database, settings: Settings, sku: str, quantity: int = 1) -> tuple[uuid.UUID, Envelope]:
     """An order in status paid, and the PaymentProcessed event the inventory worker consumes."""
     order_id = await place_order(database, settings, sku, quantity)
     placed = (await placed_event(database, order_id)).event
@@ -165,9 +145,7 @@ async def paid_order(
     return order_id, Envelope(order_id=order_id, event=processed)
 
 
-async def reserved_order(
-    database: Database, settings: Settings, sku: str
-) -> tuple[uuid.UUID, Envelope]:
+async def reserved_order(database: Database, settings: Settings, sku: str) -> tuple[uuid.UUID, Envelope]:
     """An order in status reserved, and the InventoryUpdated event fulfillment consumes."""
     order_id = await place_order(database, settings, sku)
     placed = (await placed_event(database, order_id)).event

@@ -8,8 +8,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_unknown_process_type_exits_with_usage() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "app", "nope"], cwd=REPO, capture_output=True, text=True, timeout=30
-    )
+    result = subprocess.run([sys.executable, "-m", "app", "nope"], cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "api|relay|payment|inventory|notification|fulfillment|migrate|topics" in result.stderr

@@ -29,9 +29,7 @@ async def test_readyz_is_ok_with_the_primary_up(client: AsyncClient) -> None:
 
 @pytest_asyncio.fixture
 async def no_primary_client(settings: Settings) -> AsyncIterator[AsyncClient]:
-    down = settings.model_copy(
-        update={"db_writer_url": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x"}
-    )
+    down = settings.model_copy(update={"db_writer_url": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x"})
     async for client in api_client(create_app(down)):
         yield client
 
@@ -46,10 +44,7 @@ async def test_metrics_expose_latency_backlog_and_cache_series(client: AsyncClie
     await client.post("/api/orders", json=order_body())
     await client.get("/api/products/SKU-0001")
     text = (await client.get("/metrics")).text
-    assert (
-        'http_request_duration_seconds_bucket{le="0.1",method="POST",route="/api/orders",status="202"}'
-        in text
-    )
+    assert 'http_request_duration_seconds_bucket{le="0.1",method="POST",route="/api/orders",status="202"}' in text
     for series in (
         "http_requests_in_flight",
         "outbox_backlog",

@@ -21,9 +21,7 @@ async def _row_counts(database: Database) -> tuple[int, int]:
     return order_count, event_count
 
 
-async def _assert_rejected(
-    client: AsyncClient, database: Database, body: dict[str, Any], loc: list[Any]
-) -> None:
+async def _assert_rejected(client: AsyncClient, database: Database, body: dict[str, Any], loc: list[Any]) -> None:
     before = await _row_counts(database)
     response = await client.post("/api/orders", json=body)
     assert response.status_code == 422, response.text
@@ -40,9 +38,7 @@ async def test_post_order_returns_202_with_location(client: AsyncClient) -> None
     assert response.headers["location"] == f"/api/orders/{order_id}"
 
 
-async def test_post_order_writes_order_and_order_placed_event_together(
-    client: AsyncClient, database: Database
-) -> None:
+async def test_post_order_writes_order_and_order_placed_event_together(client: AsyncClient, database: Database) -> None:
     response = await client.post("/api/orders", json=order_body("SKU-0002", 3))
     order_id = response.json()["id"]
     async with database.read(primary=True) as conn:
@@ -52,35 +48,23 @@ async def test_post_order_writes_order_and_order_placed_event_together(
     assert order.total_cents == 3 * 200
     assert event.event_type == "OrderPlaced"
     assert event.published_at is None
-    assert event.payload["event"]["items"] == [
-        {"sku": "SKU-0002", "quantity": 3, "unit_price_cents": 200}
-    ]
+    assert event.payload["event"]["items"] == [{"sku": "SKU-0002", "quantity": 3, "unit_price_cents": 200}]
 
 
-async def test_post_order_rejects_quantity_over_100(
-    client: AsyncClient, database: Database
-) -> None:
-    await _assert_rejected(
-        client, database, order_body(quantity=101), ["body", "items", 0, "quantity"]
-    )
+async def test_post_order_rejects_quantity_over_100(client: AsyncClient, database: Database) -> None:
+    await _assert_rejected(client, database, order_body(quantity=101), ["body", "items", 0, "quantity"])
 
 
 async def test_post_order_rejects_quantity_zero(client: AsyncClient, database: Database) -> None:
-    await _assert_rejected(
-        client, database, order_body(quantity=0), ["body", "items", 0, "quantity"]
-    )
+    await _assert_rejected(client, database, order_body(quantity=0), ["body", "items", 0, "quantity"])
 
 
 async def test_post_order_rejects_malformed_sku(client: AsyncClient, database: Database) -> None:
-    await _assert_rejected(
-        client, database, order_body(sku="sku 1;drop"), ["body", "items", 0, "sku"]
-    )
+    await _assert_rejected(client, database, order_body(sku="sku 1;drop"), ["body", "items", 0, "sku"])
 
 
 async def test_post_order_rejects_unknown_sku(client: AsyncClient, database: Database) -> None:
-    await _assert_rejected(
-        client, database, order_body(sku="NOPE-0000"), ["body", "items", 0, "sku"]
-    )
+    await _assert_rejected(client, database, order_body(sku="NOPE-0000"), ["body", "items", 0, "sku"])
 
 
 async def test_post_order_rejects_empty_items(client: AsyncClient, database: Database) -> None:
@@ -89,9 +73,7 @@ async def test_post_order_rejects_empty_items(client: AsyncClient, database: Dat
     await _assert_rejected(client, database, body, ["body", "items"])
 
 
-async def test_post_order_rejects_more_than_50_items(
-    client: AsyncClient, database: Database
-) -> None:
+async def test_post_order_rejects_more_than_50_items(client: AsyncClient, database: Database) -> None:
     body = order_body()
     body["items"] = [{"sku": "SKU-0001", "quantity": 1}] * 51
     await _assert_rejected(client, database, body, ["body", "items"])
@@ -103,17 +85,13 @@ async def test_post_order_rejects_non_iso_currency(client: AsyncClient, database
     await _assert_rejected(client, database, body, ["body", "currency"])
 
 
-async def test_post_order_rejects_lowercase_currency(
-    client: AsyncClient, database: Database
-) -> None:
+async def test_post_order_rejects_lowercase_currency(client: AsyncClient, database: Database) -> None:
     body = order_body()
     body["currency"] = "eur"
     await _assert_rejected(client, database, body, ["body", "currency"])
 
 
-async def test_post_order_rejects_malformed_customer_id(
-    client: AsyncClient, database: Database
-) -> None:
+async def test_post_order_rejects_malformed_customer_id(client: AsyncClient, database: Database) -> None:
     body = order_body()
     body["customer_id"] = "x" * 65
     await _assert_rejected(client, database, body, ["body", "customer_id"])
@@ -125,17 +103,13 @@ async def test_post_order_rejects_unknown_customer(client: AsyncClient, database
     await _assert_rejected(client, database, body, ["body", "customer_id"])
 
 
-async def test_post_order_rejects_missing_customer_id(
-    client: AsyncClient, database: Database
-) -> None:
+async def test_post_order_rejects_missing_customer_id(client: AsyncClient, database: Database) -> None:
     body = order_body()
     del body["customer_id"]
     await _assert_rejected(client, database, body, ["body", "customer_id"])
 
 
-async def test_retry_with_same_idempotency_key_returns_the_same_order(
-    client: AsyncClient, database: Database
-) -> None:
+async def test_retry_with_same_idempotency_key_returns_the_same_order(client: AsyncClient, database: Database) -> None:
     headers = {"Idempotency-Key": "retry-1"}
     first = await client.post("/api/orders", json=order_body(), headers=headers)
     before = await _row_counts(database)
@@ -146,9 +120,7 @@ async def test_retry_with_same_idempotency_key_returns_the_same_order(
     assert await _row_counts(database) == before
 
 
-async def test_concurrent_identical_requests_create_one_order(
-    client: AsyncClient, database: Database
-) -> None:
+async def test_concurrent_identical_requests_create_one_order(client: AsyncClient, database: Database) -> None:
     headers = {"Idempotency-Key": "concurrent-1"}
     responses = await asyncio.gather(
         *(client.post("/api/orders", json=order_body(), headers=headers) for _ in range(5))
@@ -158,24 +130,18 @@ async def test_concurrent_identical_requests_create_one_order(
     async with database.read(primary=True) as conn:
         count = (
             await conn.execute(
-                select(func.count())
-                .select_from(orders)
-                .where(orders.c.idempotency_key == "concurrent-1")
+                select(func.count()).select_from(orders).where(orders.c.idempotency_key == "concurrent-1")
             )
         ).scalar_one()
         events = (
             await conn.execute(
-                select(func.count())
-                .select_from(outbox)
-                .where(outbox.c.key == responses[0].json()["id"])
+                select(func.count()).select_from(outbox).where(outbox.c.key == responses[0].json()["id"])
             )
         ).scalar_one()
     assert (count, events) == (1, 1)
 
 
-async def test_reused_idempotency_key_with_different_body_is_rejected(
-    client: AsyncClient, database: Database
-) -> None:
+async def test_reused_idempotency_key_with_different_body_is_rejected(client: AsyncClient, database: Database) -> None:
     headers = {"Idempotency-Key": "reused-1"}
     await client.post("/api/orders", json=order_body(quantity=1), headers=headers)
     before = await _row_counts(database)
@@ -199,17 +165,13 @@ async def test_get_unknown_order_is_404(client: AsyncClient) -> None:
     assert response.status_code == 404
 
 
-async def test_history_rows_are_written_with_the_order(
-    client: AsyncClient, database: Database
-) -> None:
+async def test_history_rows_are_written_with_the_order(client: AsyncClient, database: Database) -> None:
     order_id = (await client.post("/api/orders", json=order_body())).json()["id"]
     async with database.read(primary=True) as conn:
         statuses = (
             (
                 await conn.execute(
-                    select(order_status_history.c.status).where(
-                        order_status_history.c.order_id == order_id
-                    )
+                    select(order_status_history.c.status).where(order_status_history.c.order_id == order_id)
                 )
             )
             .scalars()

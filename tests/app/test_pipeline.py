@@ -33,9 +33,7 @@ STOP_TIMEOUT_SECONDS = 10.0
 
 
 @asynccontextmanager
-async def _running(
-    settings: Settings, database: Database, cache: Cache, *specs: WorkerSpec
-) -> AsyncIterator[None]:
+async def _running(settings: Settings, database: Database, cache: Cache, *specs: WorkerSpec) -> AsyncIterator[None]:
     """Workers' consumer loops as tasks, stopped and awaited (bounded) on exit.
 
     Started together: tansu answers each JoinGroup only after a ~5 s rebalance delay."""
@@ -97,11 +95,7 @@ async def test_order_goes_from_pending_to_fulfilled_through_kafka(
         "fulfilled",
     ]
     async with database.read(primary=True) as conn:
-        sent = (
-            await conn.execute(
-                select(notifications.c.kind).where(notifications.c.order_id == order_id)
-            )
-        ).all()
+        sent = (await conn.execute(select(notifications.c.kind).where(notifications.c.order_id == order_id))).all()
     assert [row.kind for row in sent] == ["order_confirmed"]
     [shipped] = await read_topic(settings, settings.topic_shipments, 1)
     assert shipped.key == order_id.encode()
@@ -118,9 +112,7 @@ async def test_poison_event_does_not_block_the_partition(
         # Same key, so both land on one partition: the poison first, the good event behind it.
         key = str(order_id).encode()
         await producer.send_and_wait(settings.topic_orders, b"\x00garbage", key=key)
-        await producer.send_and_wait(
-            settings.topic_orders, good.model_dump_json().encode(), key=key
-        )
+        await producer.send_and_wait(settings.topic_orders, good.model_dump_json().encode(), key=key)
     finally:
         await producer.stop()
     async with _running(settings, database, cache, payment.spec(settings)):
@@ -140,9 +132,7 @@ async def test_poison_event_does_not_block_the_partition(
     )
     await observer.start()
     try:
-        partition = TopicPartition(
-            settings.topic_orders, int(dict(dead.headers)["original-partition"])
-        )
+        partition = TopicPartition(settings.topic_orders, int(dict(dead.headers)["original-partition"]))
         assert await observer.committed(partition) == 2
     finally:
         await observer.stop()

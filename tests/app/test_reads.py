@@ -83,9 +83,7 @@ async def test_status_change_invalidates_the_cached_order(
     order_id = await place_order(database, settings, "SKU-0001")
     assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "pending"
     worker = Worker(payment.spec(settings), settings, database, cache, producer)
-    await worker.process(
-        envelope_record(settings.topic_orders, await placed_event(database, order_id))
-    )
+    await worker.process(envelope_record(settings.topic_orders, await placed_event(database, order_id)))
     assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "paid"
 
 
@@ -117,11 +115,7 @@ async def test_concurrent_misses_across_pods_run_one_query(settings: Settings) -
 
     try:
         results = await asyncio.gather(
-            *(
-                pod.get_or_load("product", "product:shared", slow_query)
-                for pod in pods
-                for _ in range(5)
-            )
+            *(pod.get_or_load("product", "product:shared", slow_query) for pod in pods for _ in range(5))
         )
     finally:
         for pod in pods:
@@ -191,9 +185,7 @@ async def routed(settings: Settings, databases: Databases) -> AsyncIterator[Asyn
 
 async def test_reads_go_to_the_reader(routed: AsyncClient, replica: Database) -> None:
     async with replica.write() as conn:
-        await conn.execute(
-            insert(products).values(sku="ONLY-REPLICA1", name="r", price_cents=1, stock=1)
-        )
+        await conn.execute(insert(products).values(sku="ONLY-REPLICA1", name="r", price_cents=1, stock=1))
     assert (await routed.get("/api/products/ONLY-REPLICA1")).status_code == 200
 
 
@@ -202,18 +194,12 @@ async def test_reads_do_not_go_to_the_writer(routed: AsyncClient, database: Data
     assert (await routed.get(f"/api/products/{sku}")).status_code == 404
 
 
-async def test_writes_go_to_the_writer(
-    routed: AsyncClient, database: Database, replica: Database
-) -> None:
+async def test_writes_go_to_the_writer(routed: AsyncClient, database: Database, replica: Database) -> None:
     order_id = (await routed.post("/api/orders", json=order_body())).json()["id"]
     async with database.read(primary=True) as conn:
-        on_writer = (
-            await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")
-        ).scalar()
+        on_writer = (await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")).scalar()
     async with replica.read(primary=True) as conn:
-        on_replica = (
-            await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")
-        ).scalar()
+        on_replica = (await conn.exec_driver_sql(f"SELECT count(*) FROM orders WHERE id = '{order_id}'")).scalar()
     assert (on_writer, on_replica) == (1, 0)
 
 
@@ -231,13 +217,9 @@ async def test_reads_return_to_the_reader_after_the_window(routed: AsyncClient) 
     assert (await routed.get(f"/api/orders/{order_id}")).status_code == 404
 
 
-async def test_reads_fall_back_to_the_writer_when_the_reader_is_down(
-    settings: Settings, database: Database
-) -> None:
+async def test_reads_fall_back_to_the_writer_when_the_reader_is_down(settings: Settings, database: Database) -> None:
     dead_replica = settings.model_copy(
-        update={
-            "db_reader_urls": [f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"]
-        }
+        update={"db_reader_urls": [f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"]}
     )
     sku = await new_product(database, stock=1)
     async for client in api_client(create_app(dead_replica)):

@@ -53,9 +53,7 @@ async def test_relay_marks_published_rows_sent(
 async def test_rolled_back_order_publishes_nothing(
     settings: Settings, database: Database, producer: AIOKafkaProducer
 ) -> None:
-    request = OrderRequest(
-        customer_id=CUSTOMER, currency="EUR", items=[LineItem(sku="SKU-0001", quantity=1)]
-    )
+    request = OrderRequest(customer_id=CUSTOMER, currency="EUR", items=[LineItem(sku="SKU-0001", quantity=1)])
     with pytest.raises(RuntimeError):
         async with database.write() as conn:
             await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=None)
@@ -73,9 +71,7 @@ async def test_concurrent_relays_publish_each_row_once(
         await place_order(database, settings, "SKU-0001")
     other = Database(settings)
     try:
-        await asyncio.gather(
-            publish_batch(database, producer, limit=10), publish_batch(other, producer, limit=10)
-        )
+        await asyncio.gather(publish_batch(database, producer, limit=10), publish_batch(other, producer, limit=10))
     finally:
         await other.dispose()
     await _drain(database, producer)

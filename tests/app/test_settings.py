@@ -92,9 +92,7 @@ def test_db_iam_mode_requires_tls() -> None:
 
 
 def test_db_password_mode_adds_no_token() -> None:
-    engine = make_engine(
-        WRITER, _iam(db_auth="password", redis_auth="none", kafka_auth="plaintext")
-    )
+    engine = make_engine(WRITER, _iam(db_auth="password", redis_auth="none", kafka_auth="plaintext"))
     params: dict[str, Any] = {}
     engine.sync_engine.dialect.dispatch.do_connect(engine.sync_engine.dialect, None, [], params)
     assert "password" not in params

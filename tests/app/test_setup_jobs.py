@@ -17,9 +17,7 @@ async def test_topics_job_creates_every_topic_and_its_dead_letter_topic(
 
 
 @pytest.mark.asyncio
-async def test_topics_job_uses_the_configured_partition_count(
-    settings: Settings, producer: AIOKafkaProducer
-) -> None:
+async def test_topics_job_uses_the_configured_partition_count(settings: Settings, producer: AIOKafkaProducer) -> None:
     partitions = await producer.partitions_for(settings.topic_orders)
     assert len(partitions) == settings.topic_partitions
 

@@ -35,9 +35,7 @@ MakeWorker = Callable[[WorkerSpec], Worker]
 
 
 @pytest.fixture
-def make_worker(
-    settings: Settings, database: Database, cache: Cache, producer: AIOKafkaProducer
-) -> MakeWorker:
+def make_worker(settings: Settings, database: Database, cache: Cache, producer: AIOKafkaProducer) -> MakeWorker:
     return lambda spec: Worker(spec, settings, database, cache, producer)
 
 
@@ -65,9 +63,7 @@ async def test_payment_marks_order_paid_and_emits_payment_processed(
 ) -> None:
     order_id = await place_order(database, settings, "SKU-0001")
     placed = await placed_event(database, order_id)
-    outcome = await make_worker(payment.spec(settings)).process(
-        envelope_record(settings.topic_orders, placed)
-    )
+    outcome = await make_worker(payment.spec(settings)).process(envelope_record(settings.topic_orders, placed))
     assert outcome == "processed"
     assert await status_of(database, order_id) == orders.PAID
     assert len(await outbox_events(database, order_id, "PaymentProcessed")) == 1
@@ -79,9 +75,7 @@ async def test_payment_declined_marks_order_payment_failed(
     declining = settings.model_copy(update={"payment_failure_rate": 1.0})
     order_id = await place_order(database, settings, "SKU-0001")
     placed = await placed_event(database, order_id)
-    await make_worker(payment.spec(declining)).process(
-        envelope_record(settings.topic_orders, placed)
-    )
+    await make_worker(payment.spec(declining)).process(envelope_record(settings.topic_orders, placed))
     assert await status_of(database, order_id) == orders.PAYMENT_FAILED
     assert len(await outbox_events(database, order_id, "PaymentFailed")) == 1
 
@@ -106,9 +100,7 @@ async def test_inventory_reserves_stock_and_emits_inventory_updated(
 ) -> None:
     sku = await new_product(database, stock=10)
     order_id, event = await paid_order(database, settings, sku, quantity=4)
-    await make_worker(inventory.spec(settings)).process(
-        envelope_record(settings.topic_payments, event)
-    )
+    await make_worker(inventory.spec(settings)).process(envelope_record(settings.topic_payments, event))
     assert await status_of(database, order_id) == orders.RESERVED
     assert await stock_of(database, sku) == 6
     assert len(await outbox_events(database, order_id, "InventoryUpdated")) == 1
@@ -119,9 +111,7 @@ async def test_inventory_marks_order_out_of_stock_without_touching_stock(
 ) -> None:
     sku = await new_product(database, stock=2)
     order_id, event = await paid_order(database, settings, sku, quantity=3)
-    await make_worker(inventory.spec(settings)).process(
-        envelope_record(settings.topic_payments, event)
-    )
+    await make_worker(inventory.spec(settings)).process(envelope_record(settings.topic_payments, event))
     assert await status_of(database, order_id) == orders.OUT_OF_STOCK
     assert await stock_of(database, sku) == 2
     assert len(await outbox_events(database, order_id, "OutOfStock")) == 1
@@ -144,9 +134,7 @@ async def test_inventory_never_oversells_under_concurrent_orders(
     sku = await new_product(database, stock=3)
     paid = [await paid_order(database, settings, sku) for _ in range(10)]
     worker = make_worker(inventory.spec(settings))
-    await asyncio.gather(
-        *(worker.process(envelope_record(settings.topic_payments, event)) for _, event in paid)
-    )
+    await asyncio.gather(*(worker.process(envelope_record(settings.topic_payments, event)) for _, event in paid))
     statuses = [await status_of(database, order_id) for order_id, _ in paid]
     assert statuses.count(orders.RESERVED) == 3
     assert statuses.count(orders.OUT_OF_STOCK) == 7
@@ -162,9 +150,7 @@ async def test_inventory_ignores_payment_failed_events(
         envelope_record(settings.topic_orders, await placed_event(database, order_id))
     )
     failed = (await outbox_events(database, order_id, "PaymentFailed"))[0]
-    outcome = await make_worker(inventory.spec(settings)).process(
-        envelope_record(settings.topic_payments, failed)
-    )
+    outcome = await make_worker(inventory.spec(settings)).process(envelope_record(settings.topic_payments, failed))
     assert outcome == "skipped"
 
 
@@ -175,13 +161,9 @@ async def test_notification_records_the_confirmation_email(
     settings: Settings, database: Database, make_worker: MakeWorker
 ) -> None:
     order_id, event = await paid_order(database, settings, "SKU-0001")
-    await make_worker(notification.spec(settings)).process(
-        envelope_record(settings.topic_payments, event)
-    )
+    await make_worker(notification.spec(settings)).process(envelope_record(settings.topic_payments, event))
     async with database.read(primary=True) as conn:
-        sent = (
-            await conn.execute(select(notifications).where(notifications.c.order_id == order_id))
-        ).one()
+        sent = (await conn.execute(select(notifications).where(notifications.c.order_id == order_id))).one()
     assert (sent.kind, sent.recipient) == ("order_confirmed", "cust-0001@example.com")
 
 
@@ -221,9 +203,7 @@ async def test_fulfillment_creates_shipment_and_marks_order_fulfilled(
     settings: Settings, database: Database, make_worker: MakeWorker
 ) -> None:
     order_id, event = await reserved_order(database, settings, "SKU-0001")
-    await make_worker(fulfillment.spec(settings)).process(
-        envelope_record(settings.topic_inventory, event)
-    )
+    await make_worker(fulfillment.spec(settings)).process(envelope_record(settings.topic_inventory, event))
     assert await status_of(database, order_id) == orders.FULFILLED
     assert await _count(database, shipments, order_id) == 1
     assert len(await outbox_events(database, order_id, "OrderFulfilled")) == 1

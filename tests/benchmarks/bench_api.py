@@ -112,9 +112,7 @@ async def bench(base: str, pid: int, posts: int, gets: int, concurrency: int) ->
                 "currency": "EUR",
                 "items": [{"sku": s, "quantity": random.randint(1, 3)} for s in skus],
             }
-            response = await writer.post(
-                "/api/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
-            )
+            response = await writer.post("/api/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
             if response.status_code == 202:
                 order_ids.append(response.json()["id"])
             return response.status_code
@@ -138,10 +136,7 @@ async def bench(base: str, pid: int, posts: int, gets: int, concurrency: int) ->
         await run_phase("GET mix", gets, concurrency, read, pid)
         hits1, misses1 = cache_counts((await reader.get("/metrics")).text)
     hits, misses = hits1 - hits0, misses1 - misses0
-    print(
-        f"cache hit ratio (GET mix): {hits / (hits + misses):.1%} "
-        f"({hits:.0f} hits, {misses:.0f} misses)"
-    )
+    print(f"cache hit ratio (GET mix): {hits / (hits + misses):.1%} ({hits:.0f} hits, {misses:.0f} misses)")
 
 
 def main() -> int:
@@ -186,9 +181,7 @@ def main() -> int:
         print(f"API on 127.0.0.1:{port}; {os.cpu_count()} CPUs for API, client, PostgreSQL, Redis")
         # Other work on the box skews every figure: print the load next to them.
         print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-        asyncio.run(
-            bench(f"http://127.0.0.1:{port}", api.pid, args.posts, args.gets, args.concurrency)
-        )
+        asyncio.run(bench(f"http://127.0.0.1:{port}", api.pid, args.posts, args.gets, args.concurrency))
         print("load average after:  {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     finally:
         if api is not None:

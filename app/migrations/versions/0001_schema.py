@@ -76,16 +76,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
         sa.Column("published_at", sa.DateTime(timezone=True)),
     )
-    op.create_index(
-        "outbox_unpublished", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL")
-    )
+    op.create_index("outbox_unpublished", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL"))
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.String(64), primary_key=True),
         sa.Column("event_id", sa.Uuid, primary_key=True),
-        sa.Column(
-            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()
-        ),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
     )
     op.create_table(
         "notifications",
