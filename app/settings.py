@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     topic_retention_ms: int = 7 * 24 * 3600 * 1000
     dlq_retention_ms: int = 14 * 24 * 3600 * 1000
     """Dead letters live longer than events: someone has to look at them."""
+    dlq_partitions: int = 1
+    """Dead letters are rare and read by people, not by scaled-out consumers: one partition."""
     consumer_group_prefix: str = ""
 
     # Workers.

@@ -13,10 +13,10 @@ log = logging.getLogger(__name__)
 
 
 def wanted(settings: Settings) -> list[NewTopic]:
-    def topic(name: str, retention_ms: int) -> NewTopic:
+    def topic(name: str, partitions: int, retention_ms: int) -> NewTopic:
         return NewTopic(
             name,
-            num_partitions=settings.topic_partitions,
+            num_partitions=partitions,
             replication_factor=settings.topic_replication_factor,
             topic_configs={
                 "retention.ms": str(retention_ms),
@@ -24,8 +24,8 @@ def wanted(settings: Settings) -> list[NewTopic]:
             },
         )
 
-    return [topic(name, settings.topic_retention_ms) for name in settings.all_topics] + [
-        topic(dlq(name), settings.dlq_retention_ms) for name in settings.all_topics
+    return [topic(name, settings.topic_partitions, settings.topic_retention_ms) for name in settings.all_topics] + [
+        topic(dlq(name), settings.dlq_partitions, settings.dlq_retention_ms) for name in settings.all_topics
     ]
 
 

@@ -23,6 +23,15 @@ async def test_topics_job_uses_the_configured_partition_count(settings: Settings
 
 
 @pytest.mark.asyncio
+async def test_topics_job_gives_dead_letter_topics_their_own_partition_count(
+    settings: Settings, producer: AIOKafkaProducer
+) -> None:
+    assert settings.dlq_partitions != settings.topic_partitions  # or this test proves nothing
+    partitions = await producer.partitions_for(f"{settings.topic_orders}.dlq")
+    assert len(partitions) == settings.dlq_partitions
+
+
+@pytest.mark.asyncio
 async def test_topics_job_run_twice_creates_nothing_the_second_time(
     settings: Settings, kafka_topics: list[str]
 ) -> None:

@@ -149,6 +149,7 @@ def test_topics_job_env_comes_from_the_kafka_topic_specs():
         "APP_TOPIC_MIN_INSYNC_REPLICAS": "2",
         "APP_TOPIC_RETENTION_MS": str(168 * 3_600_000),
         "APP_DLQ_RETENTION_MS": str(336 * 3_600_000),
+        "APP_DLQ_PARTITIONS": "1",
     }
 
 

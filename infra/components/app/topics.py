@@ -63,8 +63,9 @@ def topic_job_env(topics: Sequence[TopicLike]) -> dict[str, str]:
     for attr in ("partitions", "replication_factor", "retention_ms"):
         if len({getattr(t, attr) for t in main}) != 1:
             raise ValueError(f"the app's topics must share one {attr}; the Kafka cluster describes several")
-    if len({t.retention_ms for t in dead}) != 1:
-        raise ValueError("the dead-letter topics must share one retention")
+    for attr in ("partitions", "retention_ms"):
+        if len({getattr(t, attr) for t in dead}) != 1:
+            raise ValueError(f"the dead-letter topics must share one {attr}; the Kafka cluster describes several")
     rf = main[0].replication_factor
     return {
         "APP_TOPIC_PARTITIONS": str(main[0].partitions),
@@ -73,4 +74,5 @@ def topic_job_env(topics: Sequence[TopicLike]) -> dict[str, str]:
         "APP_TOPIC_MIN_INSYNC_REPLICAS": str(max(1, min(2, rf - 1))),
         "APP_TOPIC_RETENTION_MS": str(main[0].retention_ms),
         "APP_DLQ_RETENTION_MS": str(dead[0].retention_ms),
+        "APP_DLQ_PARTITIONS": str(dead[0].partitions),
     }
