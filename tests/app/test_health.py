@@ -10,8 +10,9 @@ from httpx import AsyncClient
 
 from app import probes
 from app.api import create_app
+from app.localbroker import free_port
 from app.settings import Settings
-from tests.app.conftest import api_client, free_port
+from tests.app.conftest import api_client
 from tests.app.helpers import order_body
 
 pytestmark = pytest.mark.asyncio

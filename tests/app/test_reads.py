@@ -15,10 +15,11 @@ from app import inventory, payment
 from app.api import create_app
 from app.cache import Cache, make_redis
 from app.db import Database
+from app.localbroker import free_port
 from app.settings import Settings
 from app.tables import products
 from app.worker import Worker
-from tests.app.conftest import Databases, api_client, free_port
+from tests.app.conftest import Databases, api_client
 from tests.app.helpers import (
     envelope_record,
     new_product,

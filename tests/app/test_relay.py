@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 from app import orders, topics
 from app.api import create_app
 from app.db import Database
+from app.localbroker import LocalBroker
 from app.relay import Relay, publish_batch
 from app.schemas import LineItem, OrderRequest
 from app.settings import Settings
 from app.tables import outbox
-from tests.app.conftest import Broker, api_client
+from tests.app.conftest import api_client
 from tests.app.helpers import CUSTOMER, eventually, order_body, place_order, read_topic
 
 pytestmark = pytest.mark.asyncio
@@ -81,15 +82,15 @@ async def test_concurrent_relays_publish_each_row_once(
 
 
 @pytest.fixture
-def own_broker() -> Iterator[Broker]:
-    running = Broker()
+def own_broker() -> Iterator[LocalBroker]:
+    running = LocalBroker()
     running.start()
     yield running
     running.stop()
 
 
 async def test_orders_accepted_while_kafka_is_down_are_published_when_it_returns(
-    settings: Settings, own_broker: Broker, database: Database
+    settings: Settings, own_broker: LocalBroker, database: Database
 ) -> None:
     isolated = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap})
     await topics.ensure(isolated)
