@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
@@ -216,3 +217,29 @@ def test_kubeconfig_builder_execs_aws_eks_get_token():
 def test_the_keda_namespace_is_schema_validated(each_stack: StackRun):
     namespace = each_stack.one("kubernetes:core/v1:Namespace", "eks-keda")
     assert namespace.note.startswith("validated against the Kubernetes 1.35.0 schema")
+
+
+def _lb_controller_statements(run: StackRun) -> list[dict]:
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", "eks-lb-controller-0")["policy"]
+    return json.loads(policy)["Statement"]
+
+
+def test_lb_controller_may_register_targets_only_in_the_stacks_own_target_groups(each_stack: StackRun):
+    writes = [s for s in _lb_controller_statements(each_stack) if s["Resource"] != "*"]
+    assert [sorted(s["Action"]) for s in writes] == [
+        ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"]
+    ]
+    scope = writes[0]["Resource"]
+    api_group = each_stack.one("aws:lb/targetGroup:TargetGroup")["arn"]
+    assert fnmatch.fnmatchcase(api_group, scope), f"{scope} does not cover the API's target group {api_group}"
+    other_stack = api_group.replace(f"webscale-{each_stack.stack}-", "webscale-other-")
+    assert not fnmatch.fnmatchcase(other_stack, scope), f"{scope} reaches another stack's target groups"
+
+
+def test_lb_controller_cannot_create_or_change_load_balancers_or_security_groups(each_stack: StackRun):
+    actions = {a for s in _lb_controller_statements(each_stack) for a in s["Action"]}
+    unscoped = {a for s in _lb_controller_statements(each_stack) if s["Resource"] == "*" for a in s["Action"]}
+    assert all(":Describe" in a or ":Get" in a for a in unscoped), sorted(unscoped)
+    assert not {
+        a for a in actions if a.split(":")[1].startswith(("Create", "Delete", "Modify", "Authorize", "Revoke", "Set"))
+    }

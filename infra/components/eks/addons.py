@@ -29,6 +29,7 @@ from infra.components.eks.policies import (
     load_balancer_controller_policy,
     managed_policy_arn,
 )
+from infra.naming import stack_name
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 
@@ -91,6 +92,8 @@ def helm_releases(
     args: EksArgs,
     cluster_name: str,
     region: str,
+    partition: str,
+    account_id: str,
     vpc_id: pulumi.Input[str],
     role_for: RoleFactory,
     provider: k8s.Provider,
@@ -104,7 +107,7 @@ def helm_releases(
             f"{name}-lb-controller",
             namespace=LB_CONTROLLER_SA[0],
             service_account=LB_CONTROLLER_SA[1],
-            policy_documents=[load_balancer_controller_policy()],
+            policy_documents=[json.dumps(load_balancer_controller_policy(partition, region, account_id, stack_name()))],
         ),
         "cluster-autoscaler": role_for(
             f"{name}-cluster-autoscaler",

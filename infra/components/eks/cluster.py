@@ -188,6 +188,8 @@ class EksCluster(pulumi.ComponentResource):
             args=args,
             cluster_name=self.cluster_name,
             region=region,
+            partition=partition,
+            account_id=aws.get_caller_identity(opts=invoke).account_id,
             vpc_id=network.vpc_id,
             role_for=self.service_account_role,
             provider=self.provider,

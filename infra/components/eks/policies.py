@@ -1,12 +1,8 @@
-"""IAM documents of the cluster, as small pure functions (and one vendored JSON file)."""
+"""IAM documents of the cluster, as small pure functions."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
-
-DOCUMENTS = Path(__file__).parent / "policy_documents"
 
 # AWS managed policies: the documented least privilege for each role.
 CLUSTER_POLICY = "AmazonEKSClusterPolicy"
@@ -83,11 +79,47 @@ def cluster_autoscaler_policy(cluster_name: str) -> dict[str, Any]:
     }
 
 
-def load_balancer_controller_policy() -> str:
-    """The AWS Load Balancer Controller's official policy, vendored unchanged (minified).
+LB_CONTROLLER_READ_ACTIONS = (
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInstances",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeTags",
+    "ec2:DescribeVpcs",
+    "ec2:GetSecurityGroupsForVpc",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+)
+"""What the controller reads while reconciling a TargetGroupBinding (Describe* calls take no
+resource-level scoping in IAM, hence ``*``)."""
 
-    Source: kubernetes-sigs/aws-load-balancer-controller ``docs/install/iam_policy.json``;
-    see ``policy_documents/README.md`` for the revision and when to refresh it.
+
+def load_balancer_controller_policy(partition: str, region: str, account_id: str, name_prefix: str) -> dict[str, Any]:
+    """Least privilege for the AWS Load Balancer Controller as this stack uses it.
+
+    Pulumi owns the ALB and its target group; the controller only registers pod IPs through a
+    TargetGroupBinding. So, unlike the controller's install-time policy (which may create and
+    delete any load balancer, security group rule, WAF and Shield association), it may only read,
+    and register or deregister targets in this stack's own target groups (``<name_prefix>-*``).
+    An Ingress or a ``type: LoadBalancer`` Service therefore fails with AccessDenied: by design.
     """
-    document = json.loads((DOCUMENTS / "aws-load-balancer-controller.json").read_text())
-    return json.dumps(document, separators=(",", ":"))
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Read", "Effect": "Allow", "Action": list(LB_CONTROLLER_READ_ACTIONS), "Resource": "*"},
+            {
+                "Sid": "RegisterPodsInOwnTargetGroups",
+                "Effect": "Allow",
+                "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                "Resource": f"arn:{partition}:elasticloadbalancing:{region}:{account_id}:targetgroup/{name_prefix}-*/*",
+            },
+        ],
+    }
