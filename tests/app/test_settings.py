@@ -20,8 +20,8 @@ WRITER = "postgresql+asyncpg://app@orders.cluster-x.eu-west-1.rds.amazonaws.com:
 @pytest.fixture(autouse=True)
 def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """Signing is local; fake keys (and no config files) keep it off any real account."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "offline-test-access-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "offline-test-secret-key")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
