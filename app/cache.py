@@ -3,6 +3,13 @@
 A miss is filled once: callers in this process share one load (single-flight), and pods
 race for a short Redis lock; the losers poll the key briefly instead of querying the database.
 Any Redis error opens the breaker and reads go straight to the database for a while.
+
+A fill never stores a value older than the last invalidation. The classic cache-aside race
+(a reader loads the old row, a writer commits and deletes the key, the reader then stores the
+old row until the TTL) is closed by a generation counter the invalidation bumps: the fill
+stores its value only if the generation it saw before loading is still current. A short fence
+after each invalidation also keeps out fills that read a replica still behind the write.
+The companion keys share the value key's hash slot (`{key}:gen`), for cluster mode.
 """
 
 import asyncio
@@ -28,6 +35,26 @@ log = logging.getLogger(__name__)
 Loader = Callable[[], Awaitable[dict[str, Any] | None]]
 LOCK_POLL_SECONDS = 0.02
 
+# KEYS: value, generation, fence. ARGV: generation seen before loading, value, TTL in seconds.
+_STORE_IF_CURRENT = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
+def _generation(key: str) -> str:
+    return f"{{{key}}}:gen"
+
+
+def _fence(key: str) -> str:
+    return f"{{{key}}}:fence"
+
+
+def _lock(key: str) -> str:
+    return f"{{{key}}}:lock"
+
 
 def make_redis(settings: Settings) -> Redis:
     kwargs: dict[str, Any] = {
@@ -51,6 +78,7 @@ class Cache:
         self.redis = redis
         self._open_until = 0.0
         self._inflight: dict[str, asyncio.Task[dict[str, Any] | None]] = {}
+        self._store_if_current = redis.register_script(_STORE_IF_CURRENT)
 
     @property
     def available(self) -> bool:
@@ -86,19 +114,23 @@ class Cache:
 
     async def _fill(self, key: str, loader: Loader) -> dict[str, Any] | None:
         token = uuid.uuid4().hex
-        lock = f"lock:{key}"
+        lock = _lock(key)
         try:
             if not await self.redis.set(lock, token, nx=True, px=self.settings.cache_lock_ms):
                 found = await self._wait_for_other_pod(key)
                 if found is not None:
                     return found
+            generation = await self.redis.get(_generation(key)) or b""
         except RedisError as exc:
             self._trip(exc)
             return await loader()
         value = await loader()
         try:
             if value is not None:
-                await self.redis.set(key, json.dumps(value), ex=self.settings.cache_ttl_seconds)
+                await self._store_if_current(
+                    keys=[key, _generation(key), _fence(key)],
+                    args=[generation, json.dumps(value), self.settings.cache_ttl_seconds],
+                )
             if await self.redis.get(lock) == token.encode():
                 await self.redis.delete(lock)
         except RedisError as exc:
@@ -114,18 +146,30 @@ class Cache:
             if cached is not None:
                 found: dict[str, Any] = json.loads(cached)
                 return found
-            if not await self.redis.exists(f"lock:{key}"):
+            if not await self.redis.exists(_lock(key)):
                 # The holder may have written the value just before releasing: look once more.
                 cached = await self.redis.get(key)
                 return json.loads(cached) if cached is not None else None
         return None
 
     async def invalidate(self, *keys: str) -> None:
-        """Best effort after the database commit; the TTL bounds staleness if Redis is away."""
+        """Best effort after the database commit; the TTL bounds staleness if Redis is away.
+
+        Bumps each key's generation (so fills already under way do not store what they
+        loaded), fences it briefly (so fills reading a lagging replica do not either), and
+        deletes the value.
+        """
         if not keys or not self.available:
             return
         try:
-            await self.redis.delete(*keys)
+            pipe = self.redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.incr(_generation(key))
+                # Outlives any fill that could have read the old generation; then it may go.
+                pipe.expire(_generation(key), self.settings.cache_ttl_seconds)
+                pipe.set(_fence(key), 1, px=self.settings.cache_fence_ms)
+                pipe.delete(key)
+            await pipe.execute()
         except RedisError as exc:
             self._trip(exc)
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     """After a Redis error the cache is bypassed for this long, so an outage costs one timeout."""
     cache_lock_ms: int = 2000
     """Lifetime of the Redis lock that lets one pod fill a missing key while others wait."""
+    cache_fence_ms: int = 1000
+    """After a write invalidates a key, fills are not stored for this long: a fill may have read
+    a replica that has not replayed the write yet. Longer than the replicas' usual lag."""
 
     # Kafka.
     kafka_bootstrap_servers: str = "127.0.0.1:9092"

@@ -1,7 +1,7 @@
 """Cache-aside reads (hits, invalidation, stampede, Redis outage) and replica read routing."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -123,6 +123,56 @@ async def test_concurrent_misses_across_pods_run_one_query(settings: Settings) -
             await pod.redis.aclose()
     assert results == [{"sku": "X"}] * 10
     assert queries == 1
+
+
+async def _fill_racing_a_write(cache: Cache, key: str, pause_after_write: float = 0.0) -> dict[str, Any] | None:
+    """A fill whose database read returns the old row while a writer commits and invalidates."""
+
+    async def read_old_row_while_a_write_lands() -> dict[str, Any]:
+        await cache.invalidate(key)
+        await asyncio.sleep(pause_after_write)
+        return {"status": "reserved"}
+
+    return await cache.get_or_load("order", key, read_old_row_while_a_write_lands)
+
+
+async def test_a_fill_racing_a_write_does_not_cache_the_old_row(settings: Settings) -> None:
+    """The generation check alone: the fence has already expired when the fill stores."""
+    cache = Cache(settings.model_copy(update={"cache_fence_ms": 1}), make_redis(settings))
+    try:
+        assert await _fill_racing_a_write(cache, "order:race", pause_after_write=0.05) == {"status": "reserved"}
+        assert await cache.redis.get("order:race") is None
+    finally:
+        await cache.redis.aclose()
+
+
+async def test_fills_right_after_a_write_are_not_cached(settings: Settings) -> None:
+    """The fence: a fill may have read a replica that has not replayed the write yet."""
+    cache = Cache(settings, make_redis(settings))
+    try:
+        await cache.invalidate("product:lagging")
+        await cache.get_or_load("product", "product:lagging", _async_value({"stock": 5}))
+        assert await cache.redis.get("product:lagging") is None
+    finally:
+        await cache.redis.aclose()
+
+
+async def test_fills_are_cached_again_once_the_fence_has_passed(settings: Settings) -> None:
+    cache = Cache(settings.model_copy(update={"cache_fence_ms": 20}), make_redis(settings))
+    try:
+        await cache.invalidate("product:settled")
+        await asyncio.sleep(0.1)
+        await cache.get_or_load("product", "product:settled", _async_value({"stock": 4}))
+        assert await cache.redis.get("product:settled") is not None
+    finally:
+        await cache.redis.aclose()
+
+
+def _async_value(value: dict[str, Any]) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def load() -> dict[str, Any]:
+        return value
+
+    return load
 
 
 @pytest_asyncio.fixture
