@@ -57,6 +57,19 @@ def test_cloudfront_reaches_the_alb_only_through_a_vpc_origin(each_stack: StackR
     assert "customOriginConfig" not in origin, "a public custom origin would bypass the VPC origin"
 
 
+def test_alb_admits_cloudfront_once_on_the_one_port_it_uses(run_of):
+    """A prefix-list reference weighs 55 rules against a group's default limit of 60."""
+    for stack, port in (("dev", 80), ("prod", 443)):
+        run = run_of(stack)
+        sg_id = run.outputs["albSecurityGroupId"]
+        rules = [
+            r
+            for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+            if r["securityGroupId"] == sg_id
+        ]
+        assert [(r["fromPort"], r["toPort"]) for r in rules] == [(port, port)], stack
+
+
 def test_alb_security_group_admits_only_cloudfront_and_reaches_only_pods(each_stack: StackRun):
     sg_id = each_stack.outputs["albSecurityGroupId"]
     ingress = [

@@ -50,8 +50,10 @@ def build_alb(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     cloudfront = aws.ec2.get_managed_prefix_list(name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, opts=invoke)
-    ports = (80, 443) if certificate_arn is not None else (80,)
-    for port in ports:
+    # One port only: CloudFront reaches the ALB over HTTPS once it has a certificate, else HTTP.
+    # And AWS counts each reference to this prefix list as 55 rules against a group's default
+    # limit of 60, so a second reference would fail with RulesPerSecurityGroupLimitExceeded.
+    for port in (443,) if certificate_arn is not None else (80,):
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-alb-from-cloudfront-{port}",
             security_group_id=sg.id,
