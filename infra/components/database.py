@@ -39,9 +39,10 @@ PORT = 5432
 class DatabaseArgs(ConfigModel):
     """``<project>:database`` in the stack configuration."""
 
-    engine_version: str = "16.6"
+    engine_version: str = "16"
     """PostgreSQL version (``major`` or ``major.minor``); the major must be one of
-    SUPPORTED_MAJOR_VERSIONS. Default 16.6. Minor upgrades then apply automatically."""
+    SUPPORTED_MAJOR_VERSIONS. Default 16: with automatic minor upgrades on, pin the major only,
+    or the next `pulumi up` after RDS upgrades the minor would try to downgrade it."""
     instance_class: str = "db.t4g.medium"
     """Instance class of the primary and the replicas, ``db.<family>.<size>``. Default
     db.t4g.medium: the smallest Graviton class with room for a connection pool."""
