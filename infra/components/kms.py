@@ -62,21 +62,27 @@ def key_policy(
         )
     if service_linked_roles:
         roles = sorted(f"arn:{partition}:iam::{account_id}:role/aws-service-role/{r}" for r in service_linked_roles)
+        # Named through a condition, not as principals: KMS rejects a policy whose principal
+        # does not exist yet, and a new account has no Auto Scaling service-linked role until
+        # its first Auto Scaling group (the node group, created after this key).
+        account = {"AWS": f"arn:{partition}:iam::{account_id}:root"}
+        is_role = {"ArnEquals": {"aws:PrincipalArn": roles}}
         statements += [
             {
                 "Sid": "ServiceLinkedRolesUseKey",
                 "Effect": "Allow",
-                "Principal": {"AWS": roles},
+                "Principal": account,
                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
                 "Resource": "*",
+                "Condition": is_role,
             },
             {
                 "Sid": "ServiceLinkedRolesGrantToAwsResources",
                 "Effect": "Allow",
-                "Principal": {"AWS": roles},
+                "Principal": account,
                 "Action": "kms:CreateGrant",
                 "Resource": "*",
-                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                "Condition": {**is_role, "Bool": {"kms:GrantIsForAWSResource": "true"}},
             },
         ]
     return {"Version": "2012-10-17", "Statement": statements}
