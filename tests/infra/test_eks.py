@@ -159,8 +159,8 @@ def test_node_security_group_admits_the_control_plane_and_peers_only(each_stack:
     to_api = [
         r
         for r in each_stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        if r["securityGroupId"] == cluster_sg
-    ]
+        if r["securityGroupId"] == cluster_sg and r.get("referencedSecurityGroupId")
+    ]  # (the deploying networks' CIDR rules: test_private_api_endpoint_admits_...)
     assert [(r["referencedSecurityGroupId"], r["fromPort"], r["toPort"]) for r in to_api] == [(node_sg, 443, 443)]
 
 
@@ -243,3 +243,21 @@ def test_lb_controller_cannot_create_or_change_load_balancers_or_security_groups
     assert not {
         a for a in actions if a.split(":")[1].startswith(("Create", "Delete", "Modify", "Authorize", "Revoke", "Set"))
     }
+
+
+def test_private_api_endpoint_admits_the_deploying_networks_on_443_only(each_stack: StackRun):
+    cluster_sg = each_stack.one("aws:eks/cluster:Cluster")["vpcConfig"]["securityGroupIds"][0]
+    cidr_rules = [
+        r
+        for r in each_stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r["securityGroupId"] == cluster_sg and r.get("cidrIpv4")
+    ]
+    vpc_cidr = each_stack.one("aws:ec2/vpc:Vpc")["cidrBlock"]
+    assert [(r["cidrIpv4"], r["fromPort"], r["toPort"]) for r in cidr_rules] == [(vpc_cidr, 443, 443)]
+
+
+def test_kubernetes_objects_wait_for_the_admin_access_entries(each_stack: StackRun):
+    """No creator admin: until the associations exist, Pulumi itself has no access to the API."""
+    associations = {r.urn for r in each_stack.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
+    provider = each_stack.one("pulumi:providers:kubernetes")
+    assert associations and associations <= set(provider.dependencies)

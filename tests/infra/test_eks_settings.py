@@ -89,3 +89,8 @@ def test_chart_versions_must_be_exact():
 def test_supported_version_table_has_end_dates():
     assert all(len(date) == 10 for date in SUPPORTED_VERSIONS.values())
     assert EksArgs().kubernetes_version in SUPPORTED_VERSIONS
+
+
+def test_public_network_for_the_private_endpoint_is_rejected_naming_the_key():
+    message = problems({"apiAccessCidrs": ["8.8.8.0/24"]})
+    assert 'webscale:eks.apiAccessCidrs = ["8.8.8.0/24"]' in message and "not private" in message

@@ -106,6 +106,10 @@ class EksArgs(ConfigModel):
     reached from inside the VPC (private endpoint is always on)."""
     public_access_cidrs: list[str] = Field(default_factory=list)
     """Where the public endpoint admits, when it is on; required then, and never 0.0.0.0/0."""
+    api_access_cidrs: list[str] | None = None
+    """Private networks (VPN, CI runners, a bastion) admitted to the private API endpoint on
+    443. Pulumi deploys the add-ons and the app through the API, so it must run from one of
+    them. Default: the VPC's own range (the API still demands IAM auth and an access entry)."""
     admin_role_arns: list[str] = Field(default_factory=list)
     """IAM roles granted cluster admin through access entries. Default none: the creator
     gets no implicit admin, so name the roles that operate the cluster."""
@@ -147,6 +151,18 @@ class EksArgs(ConfigModel):
                 raise ValueError(f"{cidr!r} is not a network in CIDR notation ({err})") from None
             if network.prefixlen == 0:
                 raise ValueError(f"{cidr} admits the whole internet; name the networks that need the API")
+        return cidrs
+
+    @field_validator("api_access_cidrs")
+    @classmethod
+    def _private_cidrs(cls, cidrs: list[str] | None) -> list[str] | None:
+        for cidr in cidrs or []:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as err:
+                raise ValueError(f"{cidr!r} is not a network in CIDR notation ({err})") from None
+            if not network.is_private:
+                raise ValueError(f"{cidr} is not private; the private endpoint is reached from inside the VPC")
         return cidrs
 
     @field_validator("admin_role_arns")

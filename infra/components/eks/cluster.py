@@ -78,7 +78,13 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=cluster_role),
         )
         log_group = self._log_group(name, args)
-        cluster_sg, node_sg = security_groups(name, cluster_name=self.cluster_name, vpc_id=network.vpc_id, parent=self)
+        cluster_sg, node_sg = security_groups(
+            name,
+            cluster_name=self.cluster_name,
+            vpc_id=network.vpc_id,
+            api_access_cidrs=args.api_access_cidrs if args.api_access_cidrs is not None else [network.vpc_cidr],
+            parent=self,
+        )
 
         cluster = aws.eks.Cluster(
             name,
@@ -120,7 +126,7 @@ class EksCluster(pulumi.ComponentResource):
         self.oidc_provider_arn = oidc.arn
         self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
 
-        self._access_entries(name, cluster, args.admin_role_arns, partition)
+        admin_access = self._access_entries(name, cluster, args.admin_role_arns, partition)
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.endpoint, cluster.certificate_authority).apply(
@@ -140,7 +146,9 @@ class EksCluster(pulumi.ComponentResource):
             # Server-side apply: field ownership is tracked, so controllers (the HPA changing
             # replicas) and Pulumi do not fight over the same fields unnoticed.
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            # With no implicit creator admin, the deploying role gets in through these: every
+            # Kubernetes object (they all use this provider) waits for them.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=admin_access),
         )
 
         # Networking first (nodes cannot become Ready without the CNI), then nodes, then the rest.
@@ -274,7 +282,10 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _access_entries(self, name: str, cluster: aws.eks.Cluster, role_arns: list[str], partition: str) -> None:
+    def _access_entries(
+        self, name: str, cluster: aws.eks.Cluster, role_arns: list[str], partition: str
+    ) -> list[pulumi.Resource]:
+        associations: list[pulumi.Resource] = []
         for i, arn in enumerate(role_arns):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{i}",
@@ -283,7 +294,7 @@ class EksCluster(pulumi.ComponentResource):
                 type="STANDARD",
                 opts=pulumi.ResourceOptions(parent=cluster),
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{i}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
@@ -291,3 +302,5 @@ class EksCluster(pulumi.ComponentResource):
                 access_scope={"type": "cluster"},
                 opts=pulumi.ResourceOptions(parent=entry),
             )
+            associations.append(association)
+        return associations

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +44,18 @@ RULES = (
 
 
 def security_groups(
-    name: str, *, cluster_name: str, vpc_id: pulumi.Input[str], parent: pulumi.Resource
+    name: str,
+    *,
+    cluster_name: str,
+    vpc_id: pulumi.Input[str],
+    api_access_cidrs: Sequence[str],
+    parent: pulumi.Resource,
 ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
-    """The cluster (control plane ENIs) and node security groups, wired to each other."""
+    """The cluster (control plane ENIs) and node security groups, wired to each other.
+
+    ``api_access_cidrs`` may reach the private API endpoint on 443: where Pulumi itself (the
+    Helm releases and the app are deployed through the API), operators and CI connect from.
+    """
     opts = pulumi.ResourceOptions(parent=parent)
     groups = {
         "cluster": aws.ec2.SecurityGroup(
@@ -79,4 +89,15 @@ def security_groups(
             kwargs["referenced_security_group_id"] = groups[rule.peer].id
         cls = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
         cls(f"{name}-{rule.name}", **kwargs, opts=pulumi.ResourceOptions(parent=group))
+    for i, cidr in enumerate(api_access_cidrs):
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-api-access-{i}",
+            security_group_id=groups["cluster"].id,
+            description=f"Kubernetes API from {cidr} (deployments, operators)",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=cidr,
+            opts=pulumi.ResourceOptions(parent=groups["cluster"]),
+        )
     return groups["cluster"], groups["node"]
