@@ -202,6 +202,10 @@ class Network(pulumi.ComponentResource):
         return rt
 
     def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, retention_days: int) -> None:
+        invoke = pulumi.InvokeOptions(parent=self)
+        account_id = aws.get_caller_identity(opts=invoke).account_id
+        partition = aws.get_partition(opts=invoke).partition
+        region = aws.get_region(opts=invoke).region
         key = encryption_key(
             f"{name}-flow-logs",
             description=f"Encrypts the VPC flow logs of {stack_name()}",
@@ -226,6 +230,13 @@ class Network(pulumi.ComponentResource):
                             "Effect": "Allow",
                             "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
                             "Action": "sts:AssumeRole",
+                            # Only for this account's flow logs (no confused deputy).
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": account_id},
+                                "ArnLike": {
+                                    "aws:SourceArn": f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*"
+                                },
+                            },
                         }
                     ],
                 }
@@ -244,7 +255,9 @@ class Network(pulumi.ComponentResource):
                                 "Effect": "Allow",
                                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                                 "Resource": [arn, f"{arn}:*"],
-                            }
+                            },
+                            # In AWS's documented flow-log role; it takes no resource scoping.
+                            {"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
                         ],
                     }
                 )

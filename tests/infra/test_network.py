@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from infra.offline.model import StackRun
+from infra.offline.registry import ACCOUNT_ID
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
@@ -110,3 +113,11 @@ def test_interface_endpoints_admit_https_only_from_the_vpc(run_of):
         if r.name.startswith("network-")
     ]
     assert [(r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in rules] == [(443, 443, "10.30.0.0/16")]
+
+
+def test_only_this_accounts_flow_logs_may_assume_the_flow_log_role(each_stack: StackRun):
+    role = each_stack.one("aws:iam/role:Role", "network-flow-logs")
+    (statement,) = json.loads(role["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":{ACCOUNT_ID}:vpc-flow-log/*")
