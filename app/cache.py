@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse, urlunparse
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
@@ -63,13 +63,18 @@ def make_redis(settings: Settings) -> Redis:
         # No client-side retries: the breaker decides, and a retry doubles the cost of an outage.
         "retry": Retry(NoBackoff(), 0),
     }
+    url = settings.redis_url
     if settings.redis_auth == "iam":
+        parsed = urlparse(url)
         kwargs["credential_provider"] = ElastiCacheIAMProvider(
-            user=urlparse(settings.redis_url).username or "",
+            user=unquote(parsed.username or ""),
             replication_group_id=settings.redis_replication_group_id or "",
             region=settings.aws_region or "",
         )
-    return Redis.from_url(settings.redis_url, **kwargs)
+        # The user lives only in the provider: redis-py refuses a URL username (or password)
+        # next to a credential provider, on every connection.
+        url = urlunparse(parsed._replace(netloc=parsed.netloc.rpartition("@")[2]))
+    return Redis.from_url(url, **kwargs)
 
 
 class Cache:

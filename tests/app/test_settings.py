@@ -6,12 +6,14 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.engine import make_url
 
 from app.auth import ElastiCacheIAMProvider, MSKTokenProvider
 from app.cache import make_redis
 from app.db import connect_args, make_engine
 from app.kafka import client_kwargs
+from app.localbroker import free_port
 from app.settings import Settings
 
 WRITER = "postgresql+asyncpg://app@orders.cluster-x.eu-west-1.rds.amazonaws.com:5432/orders"
@@ -144,3 +146,23 @@ async def test_msk_token_is_a_presigned_kafka_cluster_connect_url() -> None:
 def test_kafka_plaintext_mode_has_no_sasl() -> None:
     kwargs = client_kwargs(_iam(kafka_auth="plaintext"))
     assert "sasl_mechanism" not in kwargs
+
+
+def test_redis_iam_mode_keeps_the_user_only_in_the_credential_provider() -> None:
+    kwargs = make_redis(_iam()).connection_pool.connection_kwargs
+    assert isinstance(kwargs["credential_provider"], ElastiCacheIAMProvider)
+    assert kwargs["credential_provider"].user == "app-user"
+    assert not kwargs.get("username") and not kwargs.get("password")
+
+
+@pytest.mark.asyncio
+async def test_redis_iam_mode_gets_as_far_as_connecting() -> None:
+    """redis-py rejects a URL user next to a credential provider (DataError) before connecting;
+    against a closed port the only error left must be the connection error."""
+    settings = _iam(redis_url=f"rediss://app-user@127.0.0.1:{free_port()}/0")
+    client = make_redis(settings)
+    try:
+        with pytest.raises(RedisConnectionError):
+            await client.connection_pool.get_connection()
+    finally:
+        await client.aclose()
