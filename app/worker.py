@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,11 +51,37 @@ class WorkerSpec:
     handle: Handler
 
 
+# SQLSTATEs of a database that is away, not of a bad event: connection exceptions (class 08),
+# insufficient resources (53, e.g. too many connections), operator intervention (57P: admin or
+# crash shutdown, cannot connect now) and a read-only transaction (25006: the old writer after
+# a failover, until DNS moves).
+TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "25006")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of the driver error, wherever the wrapping put it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return None
+
+
 def is_transient(exc: Exception) -> bool:
     """Infrastructure failures: retried without limit, since dead-lettering cannot help them."""
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError)
-    return isinstance(exc, OSError)
+    if isinstance(exc, (OSError, sa_exc.TimeoutError, sa_exc.InterfaceError)):
+        # OSError covers ConnectionError and TimeoutError; SQLAlchemy's TimeoutError is a pool
+        # checkout that found no connection.
+        return True
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc.orig, OSError)):
+        return True
+    state = _sqlstate(exc)
+    return state is not None and state.startswith(TRANSIENT_SQLSTATE_PREFIXES)
 
 
 class Worker:
