@@ -163,8 +163,11 @@ class Cache:
         Bumps each key's generation (so fills already under way do not store what they
         loaded), fences it briefly (so fills reading a lagging replica do not either), and
         deletes the value.
+
+        Always attempted, even while the breaker is open: the breaker protects reads from a slow
+        Redis, but a skipped invalidation leaves a stale value for the whole TTL.
         """
-        if not keys or not self.available:
+        if not keys:
             return
         try:
             pipe = self.redis.pipeline(transaction=False)

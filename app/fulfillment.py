@@ -28,6 +28,7 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         topics=[settings.topic_inventory],
         accepts=frozenset({"InventoryUpdated"}),
         handle=handle,
+        cache_keys=lambda envelope: [order_key(envelope.order_id)],
     )
 
 

@@ -54,11 +54,16 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         await outbox.add(conn, settings.topic_inventory, reserved)
         return [order_key(envelope.order_id), *(product_key(line.sku) for line in payment.items)]
 
+    def cache_keys(envelope: Envelope) -> list[str]:
+        assert isinstance(envelope.event, PaymentProcessed)
+        return [order_key(envelope.order_id), *(product_key(line.sku) for line in envelope.event.items)]
+
     return worker.WorkerSpec(
         name="inventory",
         topics=[settings.topic_payments],
         accepts=frozenset({"PaymentProcessed"}),
         handle=handle,
+        cache_keys=cache_keys,
     )
 
 

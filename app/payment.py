@@ -59,6 +59,7 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         topics=[settings.topic_orders],
         accepts=frozenset({"OrderPlaced"}),
         handle=handle,
+        cache_keys=lambda envelope: [order_key(envelope.order_id)],
     )
 
 

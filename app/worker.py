@@ -49,6 +49,10 @@ class WorkerSpec:
     accepts: frozenset[str]
     """Event types handled; others on the same topic are skipped (and committed)."""
     handle: Handler
+    cache_keys: Callable[[Envelope], list[str]] = lambda _: []
+    """Every cache key the event can affect (a superset of what `handle` returns). A redelivery
+    of an event already applied invalidates these again: the first delivery may have committed
+    and then died, or met Redis away, before its invalidation. Invalidation is idempotent."""
 
 
 # SQLSTATEs of a database that is away, not of a bad event: connection exceptions (class 08),
@@ -136,6 +140,7 @@ class Worker:
                     await asyncio.sleep(service.backoff_seconds(self.settings, attempt))
             if keys is None:
                 log.info("duplicate event ignored")
+                await self.cache.invalidate(*self.spec.cache_keys(envelope))
                 return "duplicate"
             await self.cache.invalidate(*keys)
             log.info("%s handled", envelope.type)

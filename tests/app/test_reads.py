@@ -88,6 +88,39 @@ async def test_status_change_invalidates_the_cached_order(
     assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "paid"
 
 
+async def test_redelivered_event_invalidates_what_the_first_delivery_left_cached(
+    settings: Settings,
+    client: AsyncClient,
+    database: Database,
+    cache: Cache,
+    producer: AIOKafkaProducer,
+) -> None:
+    """The first delivery commits but its invalidation is lost (a crash, or Redis away at that
+    moment); the redelivery finds the inbox row and must still invalidate."""
+    order_id = await place_order(database, settings, "SKU-0001")
+    assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "pending"
+    placed = envelope_record(settings.topic_orders, await placed_event(database, order_id))
+    unreachable = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    lost = Cache(unreachable, make_redis(unreachable))
+    try:
+        first = Worker(payment.spec(settings), settings, database, lost, producer)
+        assert await first.process(placed) == "processed"
+    finally:
+        await lost.redis.aclose()
+    assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "pending"
+    redelivery = Worker(payment.spec(settings), settings, database, cache, producer)
+    assert await redelivery.process(placed) == "duplicate"
+    assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "paid"
+
+
+async def test_invalidation_goes_through_while_the_breaker_is_open(cache: Cache) -> None:
+    await cache.redis.set("order:breaker", b'{"status": "pending"}')
+    cache._trip(RuntimeError("one earlier Redis timeout"))
+    assert not cache.available
+    await cache.invalidate("order:breaker")
+    assert await cache.redis.get("order:breaker") is None
+
+
 async def test_concurrent_misses_on_one_key_run_one_query(settings: Settings) -> None:
     app = create_app(settings)
     statements: list[str] = []
