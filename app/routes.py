@@ -21,6 +21,8 @@ router = APIRouter(prefix="/api")
 
 # Set on every write; while it lasts, this client's reads go to the primary, not a lagging replica.
 READ_PRIMARY_COOKIE = "read_primary_until"
+# Another pod may have set the cookie; NTP keeps pods' clocks far closer than this.
+CLOCK_SKEW_SECONDS = 1.0
 
 
 @router.post("/orders", status_code=status.HTTP_202_ACCEPTED, response_model=OrderAccepted)
@@ -50,11 +52,18 @@ async def place_order(
     return OrderAccepted(id=placed.order_id, status=orders.PENDING)
 
 
-def _reads_primary(cookie: str | None) -> bool:
+def _reads_primary(cookie: str | None, window: float) -> bool:
+    """The cookie is client-controlled: honour it only inside the window a write could have set
+    (plus a little slack for clock skew between API pods), never `inf` or a far-future time that
+    would pin the client's reads to the primary."""
+    if cookie is None:
+        return False
     try:
-        return cookie is not None and float(cookie) > time.time()
+        until = float(cookie)
     except ValueError:
         return False
+    now = time.time()
+    return math.isfinite(until) and now < until <= now + window + CLOCK_SKEW_SECONDS
 
 
 @router.get("/orders/{order_id}", response_model=OrderView)
@@ -62,9 +71,10 @@ async def get_order(
     order_id: uuid.UUID,
     database: DatabaseDep,
     cache: CacheDep,
+    settings: SettingsDep,
     read_primary_until: Annotated[str | None, Cookie()] = None,
 ) -> dict[str, Any]:
-    if _reads_primary(read_primary_until):
+    if _reads_primary(read_primary_until, settings.read_your_writes_seconds):
         # Fresh from the primary and no cache: the client just wrote, it must see that write.
         async with database.read(primary=True) as conn:
             found = await orders.load(conn, order_id)

@@ -1,6 +1,7 @@
 """Cache-aside reads (hits, invalidation, stampede, Redis outage) and replica read routing."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from app.api import create_app
 from app.cache import Cache, make_redis
 from app.db import Database
 from app.localbroker import free_port
+from app.routes import READ_PRIMARY_COOKIE
 from app.settings import Settings
 from app.tables import products
 from app.worker import Worker
@@ -292,6 +294,23 @@ async def test_client_reads_its_own_write_right_after_posting(routed: AsyncClien
     response = await routed.get(f"/api/orders/{order_id}")
     assert response.status_code == 200
     assert response.json()["status"] == "pending"
+
+
+@pytest.mark.parametrize("forged", ["1e12", "inf", "nan"])
+async def test_read_primary_cookie_beyond_the_window_is_ignored(routed: AsyncClient, forged: str) -> None:
+    order_id = (await routed.post("/api/orders", json=order_body())).json()["id"]
+    routed.cookies.clear()
+    response = await routed.get(f"/api/orders/{order_id}", headers={"Cookie": f"{READ_PRIMARY_COOKIE}={forged}"})
+    # Our "replica" never receives the order, so 404 proves the read went to the reader.
+    assert response.status_code == 404
+
+
+async def test_read_primary_cookie_within_the_window_reads_the_primary(routed: AsyncClient) -> None:
+    order_id = (await routed.post("/api/orders", json=order_body())).json()["id"]
+    routed.cookies.clear()
+    until = f"{time.time() + 0.2:.3f}"
+    response = await routed.get(f"/api/orders/{order_id}", headers={"Cookie": f"{READ_PRIMARY_COOKIE}={until}"})
+    assert response.status_code == 200
 
 
 async def test_reads_return_to_the_reader_after_the_window(routed: AsyncClient) -> None:
