@@ -64,6 +64,8 @@ class Settings(BaseSettings):
 
     # Workers.
     consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_max_records: int = Field(default=100, ge=1)
+    """Records per poll. Bounds how much a batch holds up a rebalance or a SIGTERM."""
     consumer_backoff_base_ms: int = 200
     consumer_backoff_max_ms: int = 5000
     payment_latency_ms: int = 50

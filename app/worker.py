@@ -8,13 +8,15 @@ in its headers, and the partition moves on.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[list[str]]]
 ERROR_MESSAGE_LIMIT = 1000
 POLL_TIMEOUT_MS = 500
+# Outcome of a record abandoned because the worker is stopping; not committed, so redelivered.
+INTERRUPTED = "interrupted"
 # Readiness: a consumer loop that has not polled for this long is stuck.
 STALL_SECONDS = 60.0
 
@@ -103,6 +107,8 @@ class Worker:
         self.cache = cache
         self.producer = producer
         self.last_poll = 0.0
+        self.stop = asyncio.Event()
+        """Set on SIGTERM (`run` uses the caller's event): retries give up, the loop returns."""
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """Handle one record; returns the outcome (also counted in events_processed_total)."""
@@ -130,14 +136,18 @@ class Worker:
                     if is_transient(exc):
                         attempt -= 1
                         log.warning("infrastructure error, retrying: %r", exc)
-                        await asyncio.sleep(self.settings.consumer_backoff_max_ms / 1000)
+                        if await self._stopped_during(self.settings.consumer_backoff_max_ms / 1000):
+                            # Not committed: the next owner of the partition gets it again.
+                            log.info("stopping while the infrastructure is down")
+                            return INTERRUPTED
                         continue
                     if attempt >= self.settings.consumer_max_attempts:
                         log.error("giving up after %d attempts: %r", attempt, exc)
                         await self._dead_letter(record, exc, attempts=attempt)
                         return "dead_lettered"
                     log.warning("attempt %d failed: %r", attempt, exc)
-                    await asyncio.sleep(service.backoff_seconds(self.settings, attempt))
+                    if await self._stopped_during(service.backoff_seconds(self.settings, attempt)):
+                        return INTERRUPTED
             if keys is None:
                 log.info("duplicate event ignored")
                 await self.cache.invalidate(*self.spec.cache_keys(envelope))
@@ -145,6 +155,13 @@ class Worker:
             await self.cache.invalidate(*keys)
             log.info("%s handled", envelope.type)
             return "processed"
+
+    async def _stopped_during(self, seconds: float) -> bool:
+        """Sleep, waking early on stop; True if stopping."""
+        if not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+        return self.stop.is_set()
 
     async def _apply(self, envelope: Envelope) -> list[str] | None:
         async with self.database.write() as conn:
@@ -173,16 +190,37 @@ class Worker:
         await self.producer.send_and_wait(dlq(record.topic), record.value, key=record.key, headers=headers)
 
     async def run(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        self.stop = stop
         group = self.settings.group_id(self.spec.name)
         while not stop.is_set():
             self.last_poll = time.monotonic()
-            batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS)
+            batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=self.settings.consumer_max_records)
             for partition, records in batches.items():
+                done: int | None = None
                 for record in records:
-                    await self.process(record)
-                # After the database commits: a crash before this line means redelivery (inbox).
-                await consumer.commit({partition: records[-1].offset + 1})
+                    # Revoked by a rebalance since the poll: the new owner processes it.
+                    if stop.is_set() or partition not in consumer.assignment():
+                        break
+                    if await self.process(record) == INTERRUPTED:
+                        break
+                    done = record.offset + 1
+                if done is not None:
+                    # After the database commits: a crash before this line means redelivery (inbox).
+                    await self._commit(consumer, partition, done)
+                if stop.is_set():
+                    return
             await self._export_lag(consumer, group)
+
+    @staticmethod
+    async def _commit(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+        if partition not in consumer.assignment():
+            return
+        try:
+            await consumer.commit({partition: offset})
+        except (CommitFailedError, IllegalStateError) as exc:
+            # A rebalance took the partition: its new owner gets these records again, and the
+            # inbox turns them into duplicates.
+            log.warning("offset commit failed, the records will be redelivered: %r", exc)
 
     @staticmethod
     async def _export_lag(consumer: AIOKafkaConsumer, group: str) -> None:
