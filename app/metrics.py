@@ -16,3 +16,4 @@ CACHE_ERRORS = Counter("cache_errors_total", "Redis errors (each opens the circu
 CONSUMER_LAG = Gauge("kafka_consumer_lag", "Messages behind the partition end.", ["group", "topic", "partition"])
 EVENTS = Counter("events_processed_total", "Events handled by a worker.", ["consumer", "outcome"])
 RELAYED = Counter("outbox_published_total", "Outbox rows published to Kafka.")
+PARKED = Counter("outbox_parked_total", "Outbox rows parked after too many failed deliveries.")

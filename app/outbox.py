@@ -21,5 +21,7 @@ async def add(conn: AsyncConnection, topic: str, envelope: Envelope) -> None:
 
 
 async def backlog(conn: AsyncConnection) -> int:
-    query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+    query = (
+        select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
+    )
     return int((await conn.execute(query)).scalar_one())

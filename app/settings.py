@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # Relay.
     relay_batch_size: int = 100
     relay_poll_interval_ms: int = 100
+    relay_max_attempts: int = Field(default=10, ge=1)
+    """Failed deliveries of one outbox row before it is parked (no longer claimed)."""
 
     # HTTP.
     host: str = "0.0.0.0"

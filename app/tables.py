@@ -90,6 +90,10 @@ outbox = Table(
     Column("payload", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_at", DateTime(timezone=True)),
+    # Failed deliveries (revision 0003); a row parked after too many is no longer claimed.
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("parked_at", DateTime(timezone=True)),
     # The relay and the backlog gauge only ever look at unpublished rows.
     Index("outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
 )

@@ -1,17 +1,22 @@
 """The outbox relay: publishes committed events only, keyed by order, and survives Kafka outages."""
 
 import asyncio
+import contextlib
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, insert, select
 
 from app import orders, topics
 from app.api import create_app
 from app.db import Database
+from app.kafka import make_producer
 from app.localbroker import LocalBroker
-from app.relay import Relay, publish_batch
+from app.metrics import PARKED
+from app.relay import BatchFailed, Relay, publish_batch
 from app.schemas import LineItem, OrderRequest
 from app.settings import Settings
 from app.tables import outbox
@@ -120,3 +125,108 @@ async def test_orders_accepted_while_kafka_is_down_are_published_when_it_returns
         await asyncio.wait_for(running, timeout=15)
     keys = {m.key.decode() for m in await read_topic(isolated, isolated.topic_orders, 3) if m.key}
     assert set(placed) <= keys
+
+
+OVERSIZED = "x" * 1_100_000  # over the producer's max_request_size (1 MiB)
+
+
+async def _add_row(database: Database, topic: str, key: str, *, pad: str = "") -> int:
+    """An outbox row written directly, so a test can make one unpublishable."""
+    async with database.write() as conn:
+        return int(
+            (
+                await conn.execute(
+                    insert(outbox)
+                    .values(
+                        event_id=uuid.uuid4(),
+                        topic=topic,
+                        key=key,
+                        event_type="OrderPlaced",
+                        payload={"version": 1, "pad": pad},
+                    )
+                    .returning(outbox.c.id)
+                )
+            ).scalar_one()
+        )
+
+
+async def _row(database: Database, row_id: int) -> Row[Any]:
+    async with database.read(primary=True) as conn:
+        return (await conn.execute(select(outbox).where(outbox.c.id == row_id))).one()
+
+
+async def test_oversized_row_in_the_middle_does_not_hold_back_the_rows_around_it(
+    settings: Settings, database: Database, producer: AIOKafkaProducer
+) -> None:
+    before = await _add_row(database, settings.topic_orders, "order-a")
+    bad = await _add_row(database, settings.topic_orders, "order-b", pad=OVERSIZED)
+    after = await _add_row(database, settings.topic_orders, "order-c")
+
+    assert await publish_batch(database, producer, limit=100) == 2
+
+    messages = await read_topic(settings, settings.topic_orders, 3, within=2.0)
+    assert sorted(m.key for m in messages) == [b"order-a", b"order-c"]
+    assert (await _row(database, before)).published_at is not None
+    assert (await _row(database, after)).published_at is not None
+    failed = await _row(database, bad)
+    assert failed.published_at is None and failed.parked_at is None
+    assert failed.attempts == 1
+    assert "MessageSizeTooLarge" in failed.last_error
+
+
+async def test_row_failing_max_attempts_times_is_parked_and_no_longer_claimed(
+    settings: Settings, database: Database, producer: AIOKafkaProducer
+) -> None:
+    bad = await _add_row(database, settings.topic_orders, "order-a", pad=OVERSIZED)
+    parked_before = PARKED._value.get()
+
+    assert await publish_batch(database, producer, limit=100, max_attempts=2) == 0
+    assert (await _row(database, bad)).parked_at is None
+    assert await publish_batch(database, producer, limit=100, max_attempts=2) == 0
+    parked = await _row(database, bad)
+    assert parked.parked_at is not None and parked.attempts == 2
+    assert PARKED._value.get() == parked_before + 1
+
+    good = await _add_row(database, settings.topic_orders, "order-b")
+    assert await publish_batch(database, producer, limit=1, max_attempts=2) == 1
+    assert (await _row(database, good)).published_at is not None
+    assert (await _row(database, bad)).attempts == 2, "a parked row was claimed again"
+
+
+async def test_later_row_of_the_same_order_never_overtakes_a_failing_one(
+    settings: Settings, database: Database, producer: AIOKafkaProducer
+) -> None:
+    bad = await _add_row(database, settings.topic_orders, "order-k", pad=OVERSIZED)
+    later = await _add_row(database, settings.topic_orders, "order-k")
+    other = await _add_row(database, settings.topic_orders, "order-l")
+
+    assert await publish_batch(database, producer, limit=100, max_attempts=1) == 1
+    assert (await _row(database, other)).published_at is not None
+    held = await _row(database, later)
+    assert held.published_at is None and held.attempts == 0
+    assert (await _row(database, bad)).parked_at is not None
+    assert [m.key for m in await read_topic(settings, settings.topic_orders, 2, within=2.0)] == [b"order-l"]
+
+    # Once the failing row is parked (and alerted on), the order's later events flow again.
+    assert await publish_batch(database, producer, limit=100, max_attempts=1) == 1
+    assert (await _row(database, later)).published_at is not None
+
+
+async def test_broker_down_parks_nothing(settings: Settings, own_broker: LocalBroker, database: Database) -> None:
+    isolated = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap})
+    await topics.ensure(isolated)
+    producer = make_producer(isolated)
+    await producer.start()
+    try:
+        await _add_row(database, isolated.topic_orders, "warm-up")
+        assert await publish_batch(database, producer, limit=100) == 1  # metadata now cached
+        rows = [await _add_row(database, isolated.topic_orders, f"order-{n}") for n in range(3)]
+        own_broker.stop()
+        with pytest.raises(BatchFailed):
+            await asyncio.wait_for(publish_batch(database, producer, limit=100, max_attempts=1), timeout=60)
+    finally:
+        with contextlib.suppress(Exception):
+            await producer.stop()
+    for row_id in rows:
+        row = await _row(database, row_id)
+        assert row.published_at is None and row.parked_at is None and row.attempts == 0
