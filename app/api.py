@@ -110,14 +110,17 @@ def create_app(settings: Settings) -> FastAPI:
     async def readyz(database: DatabaseDep, cache: CacheDep) -> JSONResponse:
         """Ready means: can accept orders. That needs the primary only.
 
+        The check uses its own connection, not the request pool: a burst that holds every pooled
+        connection would otherwise fail every pod's readiness at once.
+
         Kafka is not checked (the outbox decouples it) and Redis is reported but not required
         (reads fall back to the database); failing on either would take every pod out of the
         load balancer for an outage the app is built to absorb.
         """
         checks = {"database": "ok", "cache": "ok" if cache.available else "degraded"}
         try:
-            async with asyncio.timeout(READY_TIMEOUT_SECONDS), database.read(primary=True) as conn:
-                await conn.exec_driver_sql("SELECT 1")
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                await database.ping()
         except Exception as exc:
             log.warning("not ready: primary unreachable: %r", exc)
             checks["database"] = "down"

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.auth import rds_token
 from app.settings import Settings
@@ -28,16 +29,20 @@ def connect_args(settings: Settings) -> dict[str, Any]:
     return {"timeout": settings.db_connect_timeout_seconds, "ssl": ssl}
 
 
-def make_engine(url: str, settings: Settings) -> AsyncEngine:
-    engine = create_async_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
-        # Recycle before RDS IAM tokens (15 min) matter and before idle-killing proxies do.
-        pool_recycle=600,
-        connect_args=connect_args(settings),
+def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEngine:
+    """`pooled=False`: a fresh connection per use (NullPool), outside the request pool."""
+    pool: dict[str, Any] = (
+        {
+            "pool_size": settings.db_pool_size,
+            "max_overflow": settings.db_max_overflow,
+            "pool_pre_ping": True,
+            # Recycle before RDS IAM tokens (15 min) matter and before idle-killing proxies do.
+            "pool_recycle": 600,
+        }
+        if pooled
+        else {"poolclass": NullPool}
     )
+    engine = create_async_engine(url, connect_args=connect_args(settings), **pool)
     if settings.db_auth == "iam":
         _use_iam_tokens(engine, settings)
     return engine
@@ -64,7 +69,14 @@ class Database:
         self.settings = settings
         self.writer = make_engine(settings.db_writer_url, settings)
         self.readers = [make_engine(url, settings) for url in settings.db_reader_urls]
+        # Readiness gets its own connection: a saturated request pool is not an unready primary.
+        self.probe = make_engine(settings.db_writer_url, settings, pooled=False)
         self._down_until: dict[int, float] = {}
+
+    async def ping(self) -> None:
+        """`SELECT 1` on the primary over a fresh connection outside the request pool."""
+        async with self.probe.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -95,5 +107,5 @@ class Database:
         return None
 
     async def dispose(self) -> None:
-        for engine in (self.writer, *self.readers):
+        for engine in (self.writer, *self.readers, self.probe):
             await engine.dispose()

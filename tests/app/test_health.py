@@ -81,3 +81,18 @@ async def test_worker_probe_serves_consumer_lag_metrics() -> None:
         response = await _get(port, "/metrics")
     assert response.status_code == 200
     assert "kafka_consumer_lag" in response.text
+
+
+async def test_readyz_is_ok_while_the_request_pool_is_exhausted(settings: Settings) -> None:
+    small = settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
+    app = create_app(small)
+    async for client in api_client(app):
+        database = app.state.database
+        async with database.writer.connect() as held:
+            await held.exec_driver_sql("SELECT 1")
+            with pytest.raises(TimeoutError):  # the request pool really is exhausted
+                async with asyncio.timeout(0.3), database.writer.connect():
+                    pass
+            response = await client.get("/readyz")
+        assert response.status_code == 200
+        assert response.json()["database"] == "ok"
