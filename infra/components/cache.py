@@ -16,8 +16,7 @@ import pulumi_random as random
 from pydantic import Field, field_validator, model_validator
 
 from infra.args import ConfigModel, check_log_retention
-from infra.components.data_access import client_security_group, encrypted_log_group
-from infra.components.kms import encryption_key
+from infra.components.data_access import encrypted_log_group, store_foundation
 from infra.components.network import Network
 from infra.naming import stack_name
 
@@ -128,21 +127,15 @@ class RedisCache(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webscale:index:RedisCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = encryption_key(
-            f"{name}-key",
-            description=f"Encrypts the cache data and logs of {stack_name()}",
-            alias=stack_name("cache"),
-            parent=self,
-            for_logs=True,
-            protect=protect,
-        )
-        sg = client_security_group(
-            f"{name}-sg",
+        key, sg = store_foundation(
+            name,
+            short_name="cache",
+            encrypts="the cache data and logs",
             network=network,
             port=PORT,
             service=args.engine.capitalize(),
             allowed_security_group_ids=allowed_security_group_ids,
-            tag_name=stack_name("cache"),
+            protect=protect,
             parent=self,
         )
         subnets = aws.elasticache.SubnetGroup(

@@ -1,4 +1,4 @@
-"""Pieces the data-tier components share: a client-only security group and KMS-encrypted log groups."""
+"""Pieces the data-tier components share: a KMS key, a client-only security group, encrypted log groups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.kms import encryption_key
 from infra.components.network import Network
+from infra.naming import stack_name
 
 
 def client_security_group(
@@ -58,3 +60,37 @@ def encrypted_log_group(
         kms_key_id=key.arn,
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+def store_foundation(
+    name: str,
+    *,
+    short_name: str,
+    encrypts: str,
+    network: Network,
+    port: int,
+    service: str,
+    allowed_security_group_ids: Sequence[pulumi.Input[str]],
+    protect: bool,
+    parent: pulumi.Resource,
+) -> tuple[aws.kms.Key, aws.ec2.SecurityGroup]:
+    """What every data store starts from: its own KMS key (usable by CloudWatch Logs, protected
+    with the store) and its client-only security group, both named ``<stack>-<short_name>``."""
+    key = encryption_key(
+        f"{name}-key",
+        description=f"Encrypts {encrypts} of {stack_name()}",
+        alias=stack_name(short_name),
+        parent=parent,
+        for_logs=True,
+        protect=protect,
+    )
+    sg = client_security_group(
+        f"{name}-sg",
+        network=network,
+        port=port,
+        service=service,
+        allowed_security_group_ids=allowed_security_group_ids,
+        tag_name=stack_name(short_name),
+        parent=parent,
+    )
+    return key, sg

@@ -17,8 +17,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from infra.args import ConfigModel, check_log_retention
-from infra.components.data_access import client_security_group, encrypted_log_group
-from infra.components.kms import encryption_key
+from infra.components.data_access import encrypted_log_group, store_foundation
 from infra.components.network import Network
 from infra.naming import stack_name
 
@@ -170,21 +169,15 @@ class KafkaCluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webscale:index:KafkaCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = encryption_key(
-            f"{name}-key",
-            description=f"Encrypts the Kafka data volumes and broker logs of {stack_name()}",
-            alias=stack_name("kafka"),
-            parent=self,
-            for_logs=True,
-            protect=protect,
-        )
-        sg = client_security_group(
-            f"{name}-sg",
+        key, sg = store_foundation(
+            name,
+            short_name="kafka",
+            encrypts="the Kafka data volumes and broker logs",
             network=network,
             port=IAM_PORT,
             service="Kafka (SASL/IAM over TLS)",
             allowed_security_group_ids=allowed_security_group_ids,
-            tag_name=stack_name("kafka"),
+            protect=protect,
             parent=self,
         )
         logs = encrypted_log_group(
