@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: up test app bench lint docs policy venv checkov-venv clean
+.PHONY: up test app bench lint docs policy services venv checkov-venv clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,17 +35,21 @@ checkov-venv: .venv-checkov/bin/checkov
 	python3 -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet checkov==3.3.30
 
+## services: install (when missing) and start PostgreSQL and Redis on 127.0.0.1
+services:
+	bash scripts/services.sh
+
 ## test: every test
-test: venv
+test: venv services
 	$(PY) -m pytest -q
 
 ## app: run the sample app locally (API, relay, four workers, a local Kafka-protocol broker)
 ##      against this machine's PostgreSQL and Redis, and follow one order to fulfilled
-app: venv
+app: venv services
 	$(PY) -m app.devrun
 
 ## bench: the API benchmark (latency percentiles, throughput, cache hit ratio); see docs/app.md
-bench: venv
+bench: venv services
 	$(PY) tests/benchmarks/bench_api.py
 
 ## docs: regenerate docs/configuration.md from the settings classes

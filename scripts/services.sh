@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Install (when missing) and start what the app's tests, `make app` and `make bench` talk to, on
+# 127.0.0.1 only: PostgreSQL and Redis from Debian's packages. Safe to run again: every step
+# checks first and says what it did.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_PORT=5432
+REDIS_PORT=6379
+APT_UPDATED=0
+
+say() { printf 'services: %s\n' "$*"; }
+die() {
+  printf 'services: error: %s\n' "$*" >&2
+  exit 1
+}
+
+need_root() {
+  [ "$(id -u)" -eq 0 ] || die "installing $1 needs root (apt-get install $1), or install it yourself and rerun"
+}
+
+apt_install() {
+  need_root "$*"
+  command -v apt-get >/dev/null || die "no apt-get on this machine: install the Debian packages '$*' by hand"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    say "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
+  say "apt-get install $* (about 30 s the first time)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+postgres() {
+  if ! command -v pg_ctlcluster >/dev/null || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    apt_install postgresql postgresql-contrib
+  fi
+  local version
+  version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
+  if [ ! -d "/etc/postgresql/$version/main" ]; then
+    say "creating PostgreSQL $version cluster 'main'"
+    pg_createcluster "$version" main >/dev/null
+  fi
+  local conf="/etc/postgresql/$version/main"
+  # Loopback only, trusted: a throwaway server for tests on this machine, never a deployed one.
+  # More connections than the default 100: every test database, pool and benchmark client counts.
+  local settings="$conf/conf.d/webscale-local.conf"
+  local wanted
+  wanted=$'listen_addresses = \'127.0.0.1\'\nport = '"$PG_PORT"$'\nmax_connections = 400\n'
+  if [ ! -f "$settings" ] || [ "$(cat "$settings")" != "${wanted%$'\n'}" ]; then
+    say "configuring PostgreSQL: loopback only, max_connections 400"
+    mkdir -p "$conf/conf.d"
+    printf '%s' "${wanted%$'\n'}" >"$settings"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main stop >/dev/null 2>&1 || true
+  fi
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$conf/pg_hba.conf"; then
+    say "PostgreSQL: trusting connections from 127.0.0.1 (test server)"
+    sed -i '/^host\s.*127\.0\.0\.1\/32/d' "$conf/pg_hba.conf"
+    printf 'host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n' >>"$conf/pg_hba.conf"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main reload >/dev/null 2>&1 || true
+  fi
+  if pg_isready -h 127.0.0.1 -p "$PG_PORT" -q; then
+    say "PostgreSQL $version already running on 127.0.0.1:$PG_PORT"
+  else
+    say "starting PostgreSQL $version on 127.0.0.1:$PG_PORT"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  fi
+}
+
+redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    say "Redis already running on 127.0.0.1:$REDIS_PORT"
+  else
+    say "starting Redis on 127.0.0.1:$REDIS_PORT (no persistence)"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+      --logfile /tmp/webscale-redis.log
+  fi
+}
+
+wait_ready() {
+  for _ in $(seq 1 30); do
+    if pg_isready -h 127.0.0.1 -p "$PG_PORT" -q && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+      say "ready: PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT"
+      return
+    fi
+    sleep 1
+  done
+  die "PostgreSQL or Redis did not become ready in 30 s (see /var/log/postgresql, /tmp/webscale-redis.log)"
+}
+
+postgres
+redis
+wait_ready
