@@ -46,7 +46,7 @@ test: venv services
 ## app: run the sample app locally (API, relay, four workers, a local Kafka-protocol broker)
 ##      against this machine's PostgreSQL and Redis, and follow one order to fulfilled
 app: venv services
-	$(PY) -m app.devrun
+	$(PY) -m app.dev.run
 
 ## bench: the API benchmark (latency percentiles, throughput, cache hit ratio); see docs/app.md
 bench: venv services

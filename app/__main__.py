@@ -3,18 +3,18 @@
 import importlib
 import sys
 
-from app.logs import configure
-from app.settings import Settings
+from app.core.logs import configure
+from app.core.settings import Settings
 
 PROCESSES = {
-    "api": "app.api",
-    "relay": "app.relay",
-    "payment": "app.payment",
-    "inventory": "app.inventory",
-    "notification": "app.notification",
-    "fulfillment": "app.fulfillment",
-    "migrate": "app.migrate",
-    "topics": "app.topics",
+    "api": "app.api.main",
+    "relay": "app.pipeline.relay",
+    "payment": "app.pipeline.payment",
+    "inventory": "app.pipeline.inventory",
+    "notification": "app.pipeline.notification",
+    "fulfillment": "app.pipeline.fulfillment",
+    "migrate": "app.store.migrate",
+    "topics": "app.pipeline.topics",
 }
 
 

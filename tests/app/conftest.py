@@ -16,15 +16,15 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, update
 
-from app import topics
-from app.api import create_app
-from app.cache import Cache, make_redis
-from app.db import Database
-from app.kafka import make_producer
-from app.localbroker import LocalBroker
-from app.migrate import upgrade
-from app.settings import Settings
-from app.tables import outbox
+from app.api.main import create_app
+from app.core.settings import Settings
+from app.dev.localbroker import LocalBroker
+from app.pipeline import topics
+from app.pipeline.kafka import make_producer
+from app.store.cache import Cache, make_redis
+from app.store.db import Database
+from app.store.migrate import upgrade
+from app.store.tables import outbox
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = "postgres@127.0.0.1:5432"

@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy import insert, select
 
-from app import orders
-from app.db import Database
-from app.events import Envelope, InventoryUpdated, OrderPlaced, PaymentProcessed
-from app.schemas import LineItem, OrderRequest
-from app.settings import Settings
-from app.tables import outbox, products
+from app.api.schemas import LineItem, OrderRequest
+from app.core.settings import Settings
+from app.pipeline.events import Envelope, InventoryUpdated, OrderPlaced, PaymentProcessed
+from app.store import orders
+from app.store.db import Database
+from app.store.tables import outbox, products
 
 CUSTOMER = "cust-0001"
 WAIT_SECONDS = 15.0

@@ -1,0 +1,29 @@
+"""Typed FastAPI dependencies: the shared clients live on app.state, built in the lifespan."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.core.settings import Settings
+from app.store.cache import Cache
+from app.store.db import Database
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_cache(request: Request) -> Cache:
+    cache: Cache = request.app.state.cache
+    return cache
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+CacheDep = Annotated[Cache, Depends(get_cache)]

@@ -1,0 +1,146 @@
+"""`python -m app api`: the FastAPI application, its health endpoints and metrics."""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.deps import CacheDep, DatabaseDep
+from app.api.routes import router
+from app.core.metrics import IN_FLIGHT, OUTBOX_BACKLOG, REQUEST_SECONDS
+from app.core.settings import Settings
+from app.store import outbox
+from app.store.cache import Cache, make_redis
+from app.store.db import Database
+from app.store.orders import IdempotencyKeyReused, UnknownReference
+
+log = logging.getLogger(__name__)
+READY_TIMEOUT_SECONDS = 1.0
+
+
+class MetricsMiddleware:
+    """Pure ASGI (not BaseHTTPMiddleware), so measuring costs microseconds per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        code = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal code
+            if message["type"] == "http.response.start":
+                code = message["status"]
+            await send(message)
+
+        IN_FLIGHT.inc()
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            IN_FLIGHT.dec()
+            route = scope.get("route")
+            # The route template, not the raw path: ids in labels would explode cardinality.
+            template = getattr(route, "path", "unmatched")
+            REQUEST_SECONDS.labels(scope["method"], template, str(code)).observe(time.perf_counter() - start)
+
+
+async def _refresh_outbox_gauge(database: Database, interval: float) -> None:
+    while True:
+        try:
+            async with database.read(primary=True) as conn:
+                OUTBOX_BACKLOG.set(await outbox.backlog(conn))
+        except Exception:
+            log.exception("could not measure the outbox backlog")
+        await asyncio.sleep(interval)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.database = Database(settings)
+        redis = make_redis(settings)
+        app.state.cache = Cache(settings, redis)
+        gauge = asyncio.create_task(_refresh_outbox_gauge(app.state.database, settings.outbox_gauge_interval_seconds))
+        try:
+            yield
+        finally:
+            gauge.cancel()
+            await redis.aclose()
+            await app.state.database.dispose()
+
+    app = FastAPI(title="orders", lifespan=lifespan)
+    app.add_middleware(MetricsMiddleware)
+    app.include_router(router)
+
+    @app.exception_handler(UnknownReference)
+    async def unknown_reference(request: Request, exc: UnknownReference) -> JSONResponse:
+        detail = [{"loc": exc.loc, "msg": str(exc), "type": "unknown_reference"}]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(IdempotencyKeyReused)
+    async def key_reused(request: Request, exc: IdempotencyKeyReused) -> JSONResponse:
+        # 422 as in the IETF Idempotency-Key draft: same key, different payload.
+        detail = [
+            {
+                "loc": ["header", "idempotency-key"],
+                "msg": "idempotency key already used with a different request body",
+                "type": "idempotency_key_reused",
+            }
+        ]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.get("/livez")
+    async def livez() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(database: DatabaseDep, cache: CacheDep) -> JSONResponse:
+        """Ready means: can accept orders. That needs the primary only.
+
+        The check uses its own connection, not the request pool: a burst that holds every pooled
+        connection would otherwise fail every pod's readiness at once.
+
+        Kafka is not checked (the outbox decouples it) and Redis is reported but not required
+        (reads fall back to the database); failing on either would take every pod out of the
+        load balancer for an outage the app is built to absorb.
+        """
+        checks = {"database": "ok", "cache": "ok" if cache.available else "degraded"}
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                await database.ping()
+        except Exception as exc:
+            log.warning("not ready: primary unreachable: %r", exc)
+            checks["database"] = "down"
+            return JSONResponse(checks, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return JSONResponse(checks)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def main(settings: Settings) -> None:
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        # Behind the ALB the pod must finish in-flight requests within terminationGracePeriod.
+        timeout_graceful_shutdown=20,
+    )

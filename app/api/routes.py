@@ -1,0 +1,124 @@
+"""Orders, users and products endpoints."""
+
+import logging
+import math
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Cookie, Header, HTTPException, Path, Response, status
+from sqlalchemy import select
+
+from app.api.deps import CacheDep, DatabaseDep, SettingsDep
+from app.api.schemas import OrderAccepted, OrderRequest, OrderView, ProductView, UserView
+from app.core.logs import log_context
+from app.store import orders
+from app.store.cache import order_key, product_key, user_key
+from app.store.tables import products, users
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api")
+
+# Set on every write; while it lasts, this client's reads go to the primary, not a lagging replica.
+READ_PRIMARY_COOKIE = "read_primary_until"
+# Another pod may have set the cookie; NTP keeps pods' clocks far closer than this.
+CLOCK_SKEW_SECONDS = 1.0
+
+
+@router.post("/orders", status_code=status.HTTP_202_ACCEPTED, response_model=OrderAccepted)
+async def place_order(
+    request: OrderRequest,
+    response: Response,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
+) -> OrderAccepted:
+    async with database.write() as conn:
+        placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
+    with log_context(order_id=placed.order_id):
+        log.info("order replayed" if placed.replayed else "order placed")
+        response.headers["Location"] = f"/api/orders/{placed.order_id}"
+        if placed.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        window = settings.read_your_writes_seconds
+        response.set_cookie(
+            READ_PRIMARY_COOKIE,
+            f"{time.time() + window:.3f}",
+            max_age=math.ceil(window),
+            path="/api",
+            httponly=True,
+            samesite="lax",
+        )
+    return OrderAccepted(id=placed.order_id, status=orders.PENDING)
+
+
+def _reads_primary(cookie: str | None, window: float) -> bool:
+    """The cookie is client-controlled: honour it only inside the window a write could have set
+    (plus a little slack for clock skew between API pods), never `inf` or a far-future time that
+    would pin the client's reads to the primary."""
+    if cookie is None:
+        return False
+    try:
+        until = float(cookie)
+    except ValueError:
+        return False
+    now = time.time()
+    return math.isfinite(until) and now < until <= now + window + CLOCK_SKEW_SECONDS
+
+
+@router.get("/orders/{order_id}", response_model=OrderView)
+async def get_order(
+    order_id: uuid.UUID,
+    database: DatabaseDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    read_primary_until: Annotated[str | None, Cookie()] = None,
+) -> dict[str, Any]:
+    if _reads_primary(read_primary_until, settings.read_your_writes_seconds):
+        # Fresh from the primary and no cache: the client just wrote, it must see that write.
+        async with database.read(primary=True) as conn:
+            found = await orders.load(conn, order_id)
+    else:
+
+        async def from_replica() -> dict[str, Any] | None:
+            async with database.read() as conn:
+                return await orders.load(conn, order_id)
+
+        found = await cache.get_or_load("order", order_key(order_id), from_replica)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "order not found")
+    return found
+
+
+@router.get("/users/{user_id}", response_model=UserView)
+async def get_user(
+    user_id: Annotated[str, Path(max_length=64)], database: DatabaseDep, cache: CacheDep
+) -> dict[str, Any]:
+    async def from_replica() -> dict[str, Any] | None:
+        async with database.read() as conn:
+            query = select(users.c.id, users.c.email, users.c.name).where(users.c.id == user_id)
+            row = (await conn.execute(query)).first()
+        return dict(row._mapping) if row else None
+
+    found = await cache.get_or_load("user", user_key(user_id), from_replica)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "user not found")
+    return found
+
+
+@router.get("/products/{sku}", response_model=ProductView)
+async def get_product(
+    sku: Annotated[str, Path(max_length=32)], database: DatabaseDep, cache: CacheDep
+) -> dict[str, Any]:
+    async def from_replica() -> dict[str, Any] | None:
+        async with database.read() as conn:
+            query = select(products.c.sku, products.c.name, products.c.price_cents, products.c.stock).where(
+                products.c.sku == sku
+            )
+            row = (await conn.execute(query)).first()
+        return dict(row._mapping) if row else None
+
+    found = await cache.get_or_load("product", product_key(sku), from_replica)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "product not found")
+    return found

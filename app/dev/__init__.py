@@ -1,0 +1,1 @@
+"""Local runs only (`make app`, the tests): never imported by the deployed processes."""

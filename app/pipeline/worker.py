@@ -1,0 +1,261 @@
+"""The consumer runtime every worker shares.
+
+Per event: one database transaction that claims the (consumer, event_id) inbox row, runs the
+handler (state changes plus follow-on outbox rows) and commits; only then is the Kafka offset
+committed. A redelivered event finds its inbox row and changes nothing. A malformed event, or
+one that keeps failing after bounded retries with backoff, goes to `<topic>.dlq` with the error
+in its headers, and the partition moves on.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.core import service
+from app.core.logs import log_context
+from app.core.metrics import CONSUMER_LAG, EVENTS
+from app.core.settings import Settings
+from app.pipeline.events import Envelope, decode
+from app.pipeline.kafka import dlq, make_consumer, make_producer
+from app.store.cache import Cache, make_redis
+from app.store.db import Database
+from app.store.tables import inbox
+
+log = logging.getLogger(__name__)
+
+# A handler applies one event inside the caller's transaction; returns cache keys to invalidate.
+Handler = Callable[[AsyncConnection, Envelope], Awaitable[list[str]]]
+ERROR_MESSAGE_LIMIT = 1000
+POLL_TIMEOUT_MS = 500
+# Outcome of a record abandoned because the worker is stopping; not committed, so redelivered.
+INTERRUPTED = "interrupted"
+# Readiness: a consumer loop that has not polled for this long is stuck.
+STALL_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    name: str
+    """Process name, consumer group id (after the prefix) and inbox consumer key."""
+    topics: list[str]
+    accepts: frozenset[str]
+    """Event types handled; others on the same topic are skipped (and committed)."""
+    handle: Handler
+    cache_keys: Callable[[Envelope], list[str]] = lambda _: []
+    """Every cache key the event can affect (a superset of what `handle` returns). A redelivery
+    of an event already applied invalidates these again: the first delivery may have committed
+    and then died, or met Redis away, before its invalidation. Invalidation is idempotent."""
+
+
+# SQLSTATEs of a database that is away, not of a bad event: connection exceptions (class 08),
+# insufficient resources (53, e.g. too many connections), operator intervention (57P: admin or
+# crash shutdown, cannot connect now) and a read-only transaction (25006: the old writer after
+# a failover, until DNS moves).
+TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "25006")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of the driver error, wherever the wrapping put it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return None
+
+
+def is_transient(exc: Exception) -> bool:
+    """Infrastructure failures: retried without limit, since dead-lettering cannot help them."""
+    if isinstance(exc, (OSError, sa_exc.TimeoutError, sa_exc.InterfaceError)):
+        # OSError covers ConnectionError and TimeoutError; SQLAlchemy's TimeoutError is a pool
+        # checkout that found no connection.
+        return True
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc.orig, OSError)):
+        return True
+    state = _sqlstate(exc)
+    return state is not None and state.startswith(TRANSIENT_SQLSTATE_PREFIXES)
+
+
+class Worker:
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        settings: Settings,
+        database: Database,
+        cache: Cache,
+        producer: AIOKafkaProducer,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.database = database
+        self.cache = cache
+        self.producer = producer
+        self.last_poll = 0.0
+        self.stop = asyncio.Event()
+        """Set on SIGTERM (`run` uses the caller's event): retries give up, the loop returns."""
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        """Handle one record; returns the outcome (also counted in events_processed_total)."""
+        outcome = await self._process(record)
+        EVENTS.labels(self.spec.name, outcome).inc()
+        return outcome
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        try:
+            envelope = decode(record.value)
+        except ValidationError as exc:
+            # Retrying cannot fix a malformed event.
+            await self._dead_letter(record, exc, attempts=1)
+            return "dead_lettered"
+        if envelope.type not in self.spec.accepts:
+            return "skipped"
+        with log_context(order_id=envelope.order_id, event_id=envelope.event_id):
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    keys = await self._apply(envelope)
+                    break
+                except Exception as exc:
+                    if is_transient(exc):
+                        attempt -= 1
+                        log.warning("infrastructure error, retrying: %r", exc)
+                        if await self._stopped_during(self.settings.consumer_backoff_max_ms / 1000):
+                            # Not committed: the next owner of the partition gets it again.
+                            log.info("stopping while the infrastructure is down")
+                            return INTERRUPTED
+                        continue
+                    if attempt >= self.settings.consumer_max_attempts:
+                        log.error("giving up after %d attempts: %r", attempt, exc)
+                        await self._dead_letter(record, exc, attempts=attempt)
+                        return "dead_lettered"
+                    log.warning("attempt %d failed: %r", attempt, exc)
+                    if await self._stopped_during(service.backoff_seconds(self.settings, attempt)):
+                        return INTERRUPTED
+            if keys is None:
+                log.info("duplicate event ignored")
+                await self.cache.invalidate(*self.spec.cache_keys(envelope))
+                return "duplicate"
+            await self.cache.invalidate(*keys)
+            log.info("%s handled", envelope.type)
+            return "processed"
+
+    async def _stopped_during(self, seconds: float) -> bool:
+        """Sleep, waking early on stop; True if stopping."""
+        if not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+        return self.stop.is_set()
+
+    async def _apply(self, envelope: Envelope) -> list[str] | None:
+        async with self.database.write() as conn:
+            claimed = await conn.execute(
+                pg_insert(inbox)
+                .values(consumer=self.spec.name, event_id=envelope.event_id)
+                .on_conflict_do_nothing()
+                .returning(inbox.c.event_id)
+            )
+            if claimed.first() is None:
+                return None
+            return await self.spec.handle(conn, envelope)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: Exception, *, attempts: int) -> None:
+        headers = [
+            *record.headers,
+            ("error-type", type(exc).__name__.encode()),
+            ("error-message", str(exc)[:ERROR_MESSAGE_LIMIT].encode()),
+            ("original-topic", record.topic.encode()),
+            ("original-partition", str(record.partition).encode()),
+            ("original-offset", str(record.offset).encode()),
+            ("consumer", self.spec.name.encode()),
+            ("attempts", str(attempts).encode()),
+            ("failed-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self.producer.send_and_wait(dlq(record.topic), record.value, key=record.key, headers=headers)
+
+    async def run(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        self.stop = stop
+        group = self.settings.group_id(self.spec.name)
+        while not stop.is_set():
+            self.last_poll = time.monotonic()
+            batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=self.settings.consumer_max_records)
+            for partition, records in batches.items():
+                done: int | None = None
+                for record in records:
+                    # Revoked by a rebalance since the poll: the new owner processes it.
+                    if stop.is_set() or partition not in consumer.assignment():
+                        break
+                    if await self.process(record) == INTERRUPTED:
+                        break
+                    done = record.offset + 1
+                if done is not None:
+                    # After the database commits: a crash before this line means redelivery (inbox).
+                    await self._commit(consumer, partition, done)
+                if stop.is_set():
+                    return
+            await self._export_lag(consumer, group)
+
+    @staticmethod
+    async def _commit(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+        if partition not in consumer.assignment():
+            return
+        try:
+            await consumer.commit({partition: offset})
+        except (CommitFailedError, IllegalStateError) as exc:
+            # A rebalance took the partition: its new owner gets these records again, and the
+            # inbox turns them into duplicates.
+            log.warning("offset commit failed, the records will be redelivered: %r", exc)
+
+    @staticmethod
+    async def _export_lag(consumer: AIOKafkaConsumer, group: str) -> None:
+        for partition in consumer.assignment():
+            end = consumer.highwater(partition)
+            if end is not None:
+                lag = end - await consumer.position(partition)
+                CONSUMER_LAG.labels(group, partition.topic, str(partition.partition)).set(lag)
+
+    def ready(self) -> bool:
+        return time.monotonic() - self.last_poll < STALL_SECONDS
+
+
+async def serve(settings: Settings, spec: WorkerSpec) -> None:
+    """Run one worker process until SIGTERM."""
+    database = Database(settings)
+    redis = make_redis(settings)
+    producer = make_producer(settings)
+    consumer = make_consumer(settings, spec.name, spec.topics)
+    worker = Worker(spec, settings, database, Cache(settings, redis), producer)
+
+    async def ready() -> bool:
+        return worker.ready()
+
+    async def body(stop: asyncio.Event) -> None:
+        await producer.start()
+        await consumer.start()
+        try:
+            await worker.run(consumer, stop)
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    try:
+        await service.run(settings, body, ready)
+    finally:
+        await redis.aclose()
+        await database.dispose()

@@ -1,0 +1,111 @@
+"""Engines for the primary and the replicas, with read routing and replica fallback."""
+
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.core.aws_auth import rds_token
+from app.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# What a dead or unreachable replica raises on connect (asyncpg errors come wrapped).
+CONNECT_ERRORS = (OSError, TimeoutError, DBAPIError)
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    # RDS refuses IAM tokens over plaintext, so IAM mode raises a weaker TLS setting to require.
+    weak = settings.db_ssl in ("disable", "prefer")
+    ssl = "require" if settings.db_auth == "iam" and weak else settings.db_ssl
+    return {"timeout": settings.db_connect_timeout_seconds, "ssl": ssl}
+
+
+def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEngine:
+    """`pooled=False`: a fresh connection per use (NullPool), outside the request pool."""
+    pool: dict[str, Any] = (
+        {
+            "pool_size": settings.db_pool_size,
+            "max_overflow": settings.db_max_overflow,
+            "pool_pre_ping": True,
+            # Recycle before RDS IAM tokens (15 min) matter and before idle-killing proxies do.
+            "pool_recycle": 600,
+        }
+        if pooled
+        else {"poolclass": NullPool}
+    )
+    engine = create_async_engine(url, connect_args=connect_args(settings), **pool)
+    if settings.db_auth == "iam":
+        _use_iam_tokens(engine, settings)
+    return engine
+
+
+def _use_iam_tokens(engine: AsyncEngine, settings: Settings) -> None:
+    parsed = make_url(engine.url)
+    region = settings.aws_region or ""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _token_as_password(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        cparams["password"] = rds_token(
+            host=parsed.host or "",
+            port=parsed.port or 5432,
+            user=parsed.username or "",
+            region=region,
+        )
+
+
+class Database:
+    """Writes go to the writer. Reads go to a random healthy replica, else to the writer."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.writer = make_engine(settings.db_writer_url, settings)
+        self.readers = [make_engine(url, settings) for url in settings.db_reader_urls]
+        # Readiness gets its own connection: a saturated request pool is not an unready primary.
+        self.probe = make_engine(settings.db_writer_url, settings, pooled=False)
+        self._down_until: dict[int, float] = {}
+
+    async def ping(self) -> None:
+        """`SELECT 1` on the primary over a fresh connection outside the request pool."""
+        async with self.probe.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction on the primary, committed on success."""
+        async with self.writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self, *, primary: bool = False) -> AsyncIterator[AsyncConnection]:
+        conn = None if primary else await self._connect_reader()
+        if conn is None:
+            conn = await self.writer.connect()
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    async def _connect_reader(self) -> AsyncConnection | None:
+        now = time.monotonic()
+        candidates = [i for i in range(len(self.readers)) if self._down_until.get(i, 0.0) <= now]
+        random.shuffle(candidates)
+        for index in candidates:
+            try:
+                return await self.readers[index].connect()
+            except CONNECT_ERRORS as exc:
+                log.warning("replica %d unavailable, reading from the writer: %s", index, exc)
+                self._down_until[index] = now + self.settings.db_reader_down_seconds
+        return None
+
+    async def dispose(self) -> None:
+        for engine in (self.writer, *self.readers, self.probe):
+            await engine.dispose()

@@ -1,0 +1,180 @@
+"""POST /api/orders: validation, idempotency and the transactional outbox."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select
+
+from app.store.db import Database
+from app.store.tables import order_status_history, orders, outbox
+from tests.app.helpers import CUSTOMER, order_body
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _row_counts(database: Database) -> tuple[int, int]:
+    async with database.read(primary=True) as conn:
+        order_count = (await conn.execute(select(func.count()).select_from(orders))).scalar_one()
+        event_count = (await conn.execute(select(func.count()).select_from(outbox))).scalar_one()
+    return order_count, event_count
+
+
+async def _assert_rejected(client: AsyncClient, database: Database, body: dict[str, Any], loc: list[Any]) -> None:
+    before = await _row_counts(database)
+    response = await client.post("/api/orders", json=body)
+    assert response.status_code == 422, response.text
+    locations = [error["loc"] for error in response.json()["detail"]]
+    assert loc in locations, f"expected an error at {loc}, got {locations}"
+    assert await _row_counts(database) == before, "a rejected order wrote rows"
+
+
+async def test_post_order_returns_202_with_location(client: AsyncClient) -> None:
+    response = await client.post("/api/orders", json=order_body())
+    assert response.status_code == 202
+    order_id = response.json()["id"]
+    assert response.json()["status"] == "pending"
+    assert response.headers["location"] == f"/api/orders/{order_id}"
+
+
+async def test_post_order_writes_order_and_order_placed_event_together(client: AsyncClient, database: Database) -> None:
+    response = await client.post("/api/orders", json=order_body("SKU-0002", 3))
+    order_id = response.json()["id"]
+    async with database.read(primary=True) as conn:
+        order = (await conn.execute(select(orders).where(orders.c.id == order_id))).one()
+        event = (await conn.execute(select(outbox).where(outbox.c.key == order_id))).one()
+    assert order.status == "pending"
+    assert order.total_cents == 3 * 200
+    assert event.event_type == "OrderPlaced"
+    assert event.published_at is None
+    assert event.payload["event"]["items"] == [{"sku": "SKU-0002", "quantity": 3, "unit_price_cents": 200}]
+
+
+async def test_post_order_rejects_quantity_over_100(client: AsyncClient, database: Database) -> None:
+    await _assert_rejected(client, database, order_body(quantity=101), ["body", "items", 0, "quantity"])
+
+
+async def test_post_order_rejects_quantity_zero(client: AsyncClient, database: Database) -> None:
+    await _assert_rejected(client, database, order_body(quantity=0), ["body", "items", 0, "quantity"])
+
+
+async def test_post_order_rejects_malformed_sku(client: AsyncClient, database: Database) -> None:
+    await _assert_rejected(client, database, order_body(sku="sku 1;drop"), ["body", "items", 0, "sku"])
+
+
+async def test_post_order_rejects_unknown_sku(client: AsyncClient, database: Database) -> None:
+    await _assert_rejected(client, database, order_body(sku="NOPE-0000"), ["body", "items", 0, "sku"])
+
+
+async def test_post_order_rejects_empty_items(client: AsyncClient, database: Database) -> None:
+    body = order_body()
+    body["items"] = []
+    await _assert_rejected(client, database, body, ["body", "items"])
+
+
+async def test_post_order_rejects_more_than_50_items(client: AsyncClient, database: Database) -> None:
+    body = order_body()
+    body["items"] = [{"sku": "SKU-0001", "quantity": 1}] * 51
+    await _assert_rejected(client, database, body, ["body", "items"])
+
+
+async def test_post_order_rejects_non_iso_currency(client: AsyncClient, database: Database) -> None:
+    body = order_body()
+    body["currency"] = "ABC"
+    await _assert_rejected(client, database, body, ["body", "currency"])
+
+
+async def test_post_order_rejects_lowercase_currency(client: AsyncClient, database: Database) -> None:
+    body = order_body()
+    body["currency"] = "eur"
+    await _assert_rejected(client, database, body, ["body", "currency"])
+
+
+async def test_post_order_rejects_malformed_customer_id(client: AsyncClient, database: Database) -> None:
+    body = order_body()
+    body["customer_id"] = "x" * 65
+    await _assert_rejected(client, database, body, ["body", "customer_id"])
+
+
+async def test_post_order_rejects_unknown_customer(client: AsyncClient, database: Database) -> None:
+    body = order_body()
+    body["customer_id"] = "nobody"
+    await _assert_rejected(client, database, body, ["body", "customer_id"])
+
+
+async def test_post_order_rejects_missing_customer_id(client: AsyncClient, database: Database) -> None:
+    body = order_body()
+    del body["customer_id"]
+    await _assert_rejected(client, database, body, ["body", "customer_id"])
+
+
+async def test_retry_with_same_idempotency_key_returns_the_same_order(client: AsyncClient, database: Database) -> None:
+    headers = {"Idempotency-Key": "retry-1"}
+    first = await client.post("/api/orders", json=order_body(), headers=headers)
+    before = await _row_counts(database)
+    second = await client.post("/api/orders", json=order_body(), headers=headers)
+    assert second.status_code == 202
+    assert second.json()["id"] == first.json()["id"]
+    assert second.headers["idempotent-replayed"] == "true"
+    assert await _row_counts(database) == before
+
+
+async def test_concurrent_identical_requests_create_one_order(client: AsyncClient, database: Database) -> None:
+    headers = {"Idempotency-Key": "concurrent-1"}
+    responses = await asyncio.gather(
+        *(client.post("/api/orders", json=order_body(), headers=headers) for _ in range(5))
+    )
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.json()["id"] for r in responses}) == 1
+    async with database.read(primary=True) as conn:
+        count = (
+            await conn.execute(
+                select(func.count()).select_from(orders).where(orders.c.idempotency_key == "concurrent-1")
+            )
+        ).scalar_one()
+        events = (
+            await conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.key == responses[0].json()["id"])
+            )
+        ).scalar_one()
+    assert (count, events) == (1, 1)
+
+
+async def test_reused_idempotency_key_with_different_body_is_rejected(client: AsyncClient, database: Database) -> None:
+    headers = {"Idempotency-Key": "reused-1"}
+    await client.post("/api/orders", json=order_body(quantity=1), headers=headers)
+    before = await _row_counts(database)
+    response = await client.post("/api/orders", json=order_body(quantity=2), headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "idempotency-key"]
+    assert await _row_counts(database) == before
+
+
+async def test_get_order_shows_status_history(client: AsyncClient) -> None:
+    order_id = (await client.post("/api/orders", json=order_body())).json()["id"]
+    response = await client.get(f"/api/orders/{order_id}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["customer_id"] == CUSTOMER
+    assert [change["status"] for change in body["history"]] == ["pending"]
+
+
+async def test_get_unknown_order_is_404(client: AsyncClient) -> None:
+    response = await client.get("/api/orders/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 404
+
+
+async def test_history_rows_are_written_with_the_order(client: AsyncClient, database: Database) -> None:
+    order_id = (await client.post("/api/orders", json=order_body())).json()["id"]
+    async with database.read(primary=True) as conn:
+        statuses = (
+            (
+                await conn.execute(
+                    select(order_status_history.c.status).where(order_status_history.c.order_id == order_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert statuses == ["pending"]
