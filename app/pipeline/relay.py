@@ -54,8 +54,13 @@ class BatchFailed(Exception):
     """No row of the batch could be sent and not for reasons of their own: Kafka is down."""
 
 
+class DeliveryTimeout(Exception):
+    """Not acknowledged within the relay's delivery timeout (an idempotent producer retries
+    forever on its own while the broker is away; the row stays in the outbox)."""
+
+
 async def _send_all(
-    producer: AIOKafkaProducer, rows: Sequence[Row[Any]], dead_topics: set[str]
+    producer: AIOKafkaProducer, rows: Sequence[Row[Any]], dead_topics: set[str], timeout: float
 ) -> list[BaseException | None]:
     """Send pipelined, then await each delivery on its own: one result per row (None = acked).
 
@@ -84,14 +89,19 @@ async def _send_all(
                 dead_topics.add(row.topic)
         else:
             pending.append((index, delivery))
-    outcomes = await asyncio.gather(*(delivery for _, delivery in pending), return_exceptions=True)
-    for (index, _), outcome in zip(pending, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
-            results[index] = outcome
+    if pending:
+        await asyncio.wait([delivery for _, delivery in pending], timeout=timeout)
+    for index, delivery in pending:
+        if not delivery.done():
+            results[index] = DeliveryTimeout(f"no acknowledgement within {timeout}s")
+        elif (error := delivery.exception()) is not None:
+            results[index] = error
     return results
 
 
-async def publish_batch(database: Database, producer: AIOKafkaProducer, limit: int, max_attempts: int = 10) -> int:
+async def publish_batch(
+    database: Database, producer: AIOKafkaProducer, limit: int, max_attempts: int = 10, delivery_timeout: float = 30.0
+) -> int:
     """Publish up to `limit` unpublished, unparked rows in id order; returns how many were sent.
 
     Rows are sent in waves, at most one row per key in flight: a later event for an order is
@@ -126,7 +136,7 @@ async def publish_batch(database: Database, producer: AIOKafkaProducer, limit: i
                     continue  # an earlier row of this order failed: wait for the next cycle
                 (later if row.key in keys else wave).append(row)
                 keys.add(row.key)
-            for row, error in zip(wave, await _send_all(producer, wave, dead_topics), strict=True):
+            for row, error in zip(wave, await _send_all(producer, wave, dead_topics, delivery_timeout), strict=True):
                 if error is None:
                     published.append(row.id)
                 else:
@@ -188,7 +198,11 @@ class Relay:
                     self.producer = make_producer(self.settings)
                     await self.producer.start()
                 sent = await publish_batch(
-                    self.database, self.producer, self.settings.relay_batch_size, self.settings.relay_max_attempts
+                    self.database,
+                    self.producer,
+                    self.settings.relay_batch_size,
+                    self.settings.relay_max_attempts,
+                    self.settings.relay_delivery_timeout_ms / 1000,
                 )
                 if time.monotonic() >= gauge_due:
                     async with self.database.read(primary=True) as conn:
@@ -208,11 +222,25 @@ class Relay:
     async def _reset_producer(self) -> None:
         # A fresh producer after an error: aiokafka does not always recover a failed start.
         if self.producer is not None:
-            try:
-                await self.producer.stop()
-            except Exception as exc:
-                log.debug("ignoring error while stopping the producer: %r", exc)
+            await stop_producer(self.producer, self.settings.relay_delivery_timeout_ms / 1000)
             self.producer = None
+
+
+async def stop_producer(producer: AIOKafkaProducer, timeout: float) -> None:
+    """Stop within `timeout`. An idempotent producer's stop() flushes, and retries forever while
+    the broker is away; past the timeout its unsent batches are dropped. Their rows were never
+    marked published, so the next producer sends them again (consumers dedupe by event id)."""
+    try:
+        await asyncio.wait_for(producer.stop(), timeout)
+    except TimeoutError:
+        log.warning("producer did not flush within %.0fs; unsent rows stay in the outbox", timeout)
+        sender = producer._sender.sender_task  # aiokafka has no public way to abandon a flush
+        if sender is not None:
+            sender.cancel()
+        with contextlib.suppress(Exception):
+            await producer.client.close()
+    except Exception as exc:
+        log.debug("ignoring error while stopping the producer: %r", exc)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -36,14 +36,18 @@ async def ensure(settings: Settings) -> list[str]:
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in wanted(settings) if t.name not in existing]
+        created: list[str] = []
         if missing:
             response = await admin.create_topics(missing)
             for name, code, *_ in response.topic_errors:
-                # Another replica of this job may have won the race: that is success too.
-                if code not in (0, TopicAlreadyExistsError.errno):
+                # Already there: another replica of this job won the race, or the broker's
+                # metadata had not caught up with a creation yet. Either way it exists.
+                if code == 0:
+                    created.append(name)
+                elif code != TopicAlreadyExistsError.errno:
                     raise RuntimeError(f"creating topic {name} failed with error code {code}")
-        log.info("topics ready; created %s", [t.name for t in missing])
-        return [t.name for t in missing]
+        log.info("topics ready; created %s", created)
+        return created
     finally:
         await admin.close()
 

@@ -1,4 +1,4 @@
-"""Fixtures: a real tansu broker, a throwaway PostgreSQL database (plus a 'replica' database),
+"""Fixtures: a real Apache Kafka broker (KRaft, one node, on disk), a throwaway PostgreSQL database (plus a 'replica' database),
 and a flushed Redis logical database. Everything binds to 127.0.0.1 and is torn down at the end."""
 
 import asyncio
@@ -37,7 +37,7 @@ def broker() -> Iterator[LocalBroker]:
     running = LocalBroker()
     running.start()
     yield running
-    running.stop()
+    running.close()
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,6 @@ def settings(databases: Databases, broker: LocalBroker) -> Settings:
         db_pool_size=20,
         redis_url=REDIS_URL,
         kafka_bootstrap_servers=broker.bootstrap,
-        # tansu rejects idempotent producers; production keeps the default (on).
-        kafka_idempotence=False,
         kafka_request_timeout_ms=3000,
         topic_orders=f"orders-{suffix}",
         topic_payments=f"payments-{suffix}",
@@ -108,6 +106,7 @@ def settings(databases: Databases, broker: LocalBroker) -> Settings:
         payment_latency_ms=0,
         payment_failure_rate=0.0,
         relay_poll_interval_ms=20,
+        relay_delivery_timeout_ms=5000,
     )
 
 

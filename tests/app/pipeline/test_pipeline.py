@@ -37,7 +37,7 @@ STOP_TIMEOUT_SECONDS = 10.0
 async def _running(settings: Settings, database: Database, cache: Cache, *specs: WorkerSpec) -> AsyncIterator[None]:
     """Workers' consumer loops as tasks, stopped and awaited (bounded) on exit.
 
-    Started together: tansu answers each JoinGroup only after a ~5 s rebalance delay."""
+    Started together, so they join their groups at once."""
     producer = make_producer(settings)
     consumers = [make_consumer(settings, spec.name, spec.topics) for spec in specs]
     await producer.start()
@@ -125,7 +125,7 @@ async def test_poison_event_does_not_block_the_partition(
     [dead] = await read_topic(settings, dlq(settings.topic_orders), 1)
     assert dead.value == b"\x00garbage"
     # A group member that subscribes to nothing reads the group's offsets without joining it
-    # (tansu cannot run two members in one group, and its OffsetFetch trips aiokafka's admin).
+    # (an admin OffsetFetch would do too; this keeps to the consumer API the workers use).
     observer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.group_id("payment"),
