@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
-from infra.components.eks.args import SUPPORTED_VERSIONS, EksArgs
+from infra.components.eks.args import SUPPORTED_VERSIONS, EksArgs, support_ended
 from infra.settings import SettingsError, load_settings
 
 BASE: dict[str, Any] = {
@@ -94,3 +95,33 @@ def test_supported_version_table_has_end_dates():
 def test_public_network_for_the_private_endpoint_is_rejected_naming_the_key():
     message = problems({"apiAccessCidrs": ["8.8.8.0/24"]})
     assert 'webscale:eks.apiAccessCidrs = ["8.8.8.0/24"]' in message and "not private" in message
+
+
+@pytest.mark.parametrize(
+    ("version", "today", "ended"),
+    [
+        ("1.35", date(2027, 3, 26), False),
+        ("1.35", date(2027, 3, 27), True),
+        ("1.34", date(2026, 12, 1), False),
+        ("1.34", date(2026, 12, 2), True),
+    ],
+)
+def test_a_version_past_its_standard_support_is_refused(version: str, today: date, ended: bool):
+    assert (support_ended(version, today) is not None) is ended
+
+
+def test_a_pin_that_aws_has_upgraded_past_names_the_key_and_the_next_minor():
+    eks = {
+        "kubernetesVersion": "1.34",
+        "addonVersions": {**EksArgs().addon_versions, "kube-proxy": "v1.34.1-eksbuild.1"},
+    }
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {**BASE, "webscale:eks": {**eks, "autoscalerImageTag": "v1.34.0"}},
+            project="webscale",
+            stack="test",
+            today=date(2026, 12, 2),
+        )
+    message = "\n".join(caught.value.problems)
+    assert "webscale:eks.kubernetesVersion (1.34) left EKS standard support on 2026-12-02" in message
+    assert "set 1.35" in message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -20,6 +21,26 @@ Checked 2026-11-26 against the EKS version lifecycle (docs.aws.amazon.com/eks/la
 kubernetes-versions.html; dates from endoflife.date/amazon-eks). 1.31-1.33 had left standard
 support by then (extended support costs extra per cluster hour). 1.36 (upstream 2026-04-22) is
 left out until its EKS release date is confirmed. Update this table, and only this table."""
+
+
+def support_ended(version: str, today: date) -> str | None:
+    """Why ``version`` (one of ``SUPPORTED_VERSIONS``) cannot be pinned on ``today``, or None.
+
+    With ``upgradePolicy: STANDARD`` AWS upgrades the control plane to the next minor when
+    standard support ends. A stack still pinned to the old minor then asks EKS for a
+    downgrade, which it refuses, and every ``up`` fails until the pin moves.
+    """
+    ends = date.fromisoformat(SUPPORTED_VERSIONS[version])
+    if today >= ends:
+        newer = [v for v, end in SUPPORTED_VERSIONS.items() if date.fromisoformat(end) > today]
+        hint = f"set {newer[0]}" if newer else "add the next minor to SUPPORTED_VERSIONS"
+        return (
+            f"webscale:eks.kubernetesVersion ({version}) left EKS standard support on {ends}: AWS upgrades such a cluster to the next minor, so this pin "
+            f"would ask EKS for a downgrade (which it refuses); {hint}, with addonVersions.kube-proxy and "
+            "autoscalerImageTag to match"
+        )
+    return None
+
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CONTROL_PLANE_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
