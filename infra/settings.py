@@ -110,6 +110,17 @@ class StackSettings(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _image_runs_on_the_nodes(self) -> StackSettings:
+        if self.app is not None and self.eks.nodes.platform not in self.app.image_platforms:
+            raise ValueError(
+                f"webscale:eks.nodes.amiType ({self.eks.nodes.ami_type}) runs {self.eks.nodes.platform}, which is "
+                f"not in webscale:app.imagePlatforms ({', '.join(self.app.image_platforms)}): the pods would fail "
+                f"with 'exec format error'; build the image for {self.eks.nodes.platform} too (docker buildx build "
+                "--platform linux/amd64,linux/arm64) and list it, or change the node types"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _kubernetes_still_supported(self, info: ValidationInfo) -> StackSettings:
         # Checked here, not in EksArgs: the date is the caller's (tests pass one), and a
         # component default must not start failing at import time on some future day.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.components.eks.args import SUPPORTED_VERSIONS, EksArgs, support_ended
+from infra.components.eks.args import SUPPORTED_VERSIONS, EksArgs, instance_platform, support_ended
 from infra.settings import SettingsError, load_settings
 
 BASE: dict[str, Any] = {
@@ -125,3 +125,49 @@ def test_a_pin_that_aws_has_upgraded_past_names_the_key_and_the_next_minor():
     message = "\n".join(caught.value.problems)
     assert "webscale:eks.kubernetesVersion (1.34) left EKS standard support on 2026-12-02" in message
     assert "set 1.35" in message
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "platform"),
+    [
+        ("t4g.medium", "linux/arm64"),
+        ("m7g.large", "linux/arm64"),
+        ("c7gn.xlarge", "linux/arm64"),
+        ("a1.large", "linux/arm64"),
+        ("m7i.large", "linux/amd64"),
+        ("m6a.large", "linux/amd64"),
+        ("g5.xlarge", "linux/amd64"),
+        ("g5g.xlarge", "linux/arm64"),
+    ],
+)
+def test_instance_types_map_to_their_cpu_architecture(instance_type: str, platform: str):
+    assert instance_platform(instance_type) == platform
+
+
+def test_graviton_instances_with_an_x86_ami_are_refused():
+    message = problems({"nodes": {"instanceTypes": ["t4g.medium"], "amiType": "AL2023_x86_64_STANDARD"}})
+    assert "webscale:eks.nodes" in message and "instanceTypes ['t4g.medium'] are linux/arm64" in message
+
+
+def test_nodes_whose_architecture_the_image_lacks_are_refused_naming_both_keys():
+    config = {
+        **BASE,
+        "webscale:eks": {"nodes": {"instanceTypes": ["t4g.medium"], "amiType": "AL2023_ARM_64_STANDARD"}},
+        "webscale:app": {"image": "0.1.0", "imagePlatforms": ["linux/amd64"]},
+    }
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config, project="webscale", stack="test")
+    message = "\n".join(caught.value.problems)
+    assert "webscale:eks.nodes.amiType (AL2023_ARM_64_STANDARD) runs linux/arm64" in message
+    assert "not in webscale:app.imagePlatforms (linux/amd64)" in message
+
+
+def test_the_default_image_platforms_cover_graviton_and_x86_nodes():
+    for ami in ("AL2023_ARM_64_STANDARD", "AL2023_x86_64_STANDARD"):
+        instance = "t4g.medium" if "ARM" in ami else "m7i.large"
+        config = {
+            **BASE,
+            "webscale:eks": {"nodes": {"instanceTypes": [instance], "amiType": ami}},
+            "webscale:app": {"image": "0.1.0"},
+        }
+        assert load_settings(config, project="webscale", stack="test").app is not None

@@ -56,6 +56,17 @@ CHART_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
+AMI_PLATFORMS = {"AL2023_x86_64_STANDARD": "linux/amd64", "AL2023_ARM_64_STANDARD": "linux/arm64"}
+"""The container platform each node AMI type runs."""
+
+_GRAVITON = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)$")
+
+
+def instance_platform(instance_type: str) -> str:
+    """``t4g.medium`` -> linux/arm64 (Graviton: a ``g`` after the generation), else linux/amd64."""
+    return "linux/arm64" if _GRAVITON.match(instance_type.split(".")[0]) else "linux/amd64"
+
+
 class NodeGroupArgs(ConfigModel):
     """``webscale:eks.nodes``: the managed node group the workloads run on."""
 
@@ -83,6 +94,22 @@ class NodeGroupArgs(ConfigModel):
         if bad:
             raise ValueError(f"are not EC2 instance types (family.size): {bad}")
         return types
+
+    @property
+    def platform(self) -> str:
+        """The container platform the nodes run (``linux/amd64`` or ``linux/arm64``)."""
+        return AMI_PLATFORMS[self.ami_type]
+
+    @model_validator(mode="after")
+    def _instances_fit_the_ami(self) -> NodeGroupArgs:
+        wrong = [t for t in self.instance_types if instance_platform(t) != self.platform]
+        if wrong:
+            raise ValueError(
+                f"instanceTypes {wrong} are {instance_platform(wrong[0])} but amiType {self.ami_type} is "
+                f"{self.platform}: the nodes would never launch; use AL2023_ARM_64_STANDARD with Graviton "
+                "types (t4g, m7g...) and AL2023_x86_64_STANDARD with the others"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sizes_ordered(self) -> NodeGroupArgs:
