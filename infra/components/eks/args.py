@@ -161,6 +161,11 @@ class EksArgs(ConfigModel):
     admin_role_arns: list[str] = Field(default_factory=list)
     """IAM roles granted cluster admin through access entries. Default none: the creator
     gets no implicit admin, so name the roles that operate the cluster."""
+    deployer_role_arn: str | None = None
+    """The IAM role ``pulumi up`` runs as (a CI role, or the role an operator assumes). It
+    gets a cluster-admin access entry like ``adminRoleArns``: the cluster gives its creator
+    no implicit admin, and Pulumi installs the add-ons and the app through the API. Default
+    none; the preflight (``make up TARGET=aws``) refuses a caller that is in neither."""
     log_types: list[LogType] = Field(default_factory=lambda: list(CONTROL_PLANE_LOG_TYPES))
     """Control-plane logs sent to CloudWatch; must include api, audit, authenticator. Default all five."""
     log_retention_days: int = 90
@@ -220,6 +225,22 @@ class EksArgs(ConfigModel):
         if bad:
             raise ValueError(f"are not IAM role ARNs (arn:aws:iam::<12 digits>:role/<name>): {bad}")
         return arns
+
+    @field_validator("deployer_role_arn")
+    @classmethod
+    def _deployer_arn(cls, arn: str | None) -> str | None:
+        if arn is not None and not ROLE_ARN.fullmatch(arn):
+            raise ValueError("is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)")
+        return arn
+
+    @property
+    def cluster_admins(self) -> dict[str, str]:
+        """Access entry name suffix -> role ARN: ``admin-<i>`` per admin role, then ``deployer``
+        unless the deployer is already an admin (EKS allows one entry per principal)."""
+        admins = {f"admin-{i}": arn for i, arn in enumerate(self.admin_role_arns)}
+        if self.deployer_role_arn and self.deployer_role_arn not in self.admin_role_arns:
+            admins["deployer"] = self.deployer_role_arn
+        return admins
 
     @field_validator("log_types")
     @classmethod
