@@ -8,8 +8,12 @@ and resource options from each registration request) and name each problem.
 
 from __future__ import annotations
 
+import importlib
 import re
+from functools import cache
 from typing import Any
+
+from pulumi import _types
 
 from infra.offline.model import Resource, StackRun
 
@@ -56,16 +60,20 @@ def _targets(child: Resource, bucket: Resource) -> bool:
 
 
 def ignore_changes_name_inputs(run: StackRun) -> list[str]:
-    """Every ``ignore_changes`` path names an input the resource sends.
+    """Every nested ``ignore_changes`` path names an input the resource sends, and every
+    top-level one a property of the resource.
 
     Pulumi silently skips a path that matches nothing (a snake_case nested path, a typo), so
     the drift it was meant to ignore is "corrected" on the next ``up`` (for example shrinking
-    an autoscaled volume, which MSK refuses).
+    an autoscaled volume, which MSK refuses). A top-level property the program does not set
+    (``tags`` changed by someone else) is a legitimate target, so only those are taken on
+    the schema's word.
     """
     problems = []
     for r in run.resources:
         for path in r.ignore_changes:
-            if not _resolves(r.inputs, path):
+            top_level = _SEGMENT.fullmatch(path) is not None and path in _properties(r.type)
+            if not (top_level or _resolves(r.inputs, path)):
                 problems.append(
                     f"{r.type} '{r.name}': ignoreChanges path '{path}' names no input of the resource "
                     f"(top-level inputs: {', '.join(sorted(r.inputs)) or 'none'}); Pulumi ignores such a "
@@ -73,6 +81,19 @@ def ignore_changes_name_inputs(run: StackRun) -> list[str]:
                     "property path, e.g. brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"
                 )
     return problems
+
+
+@cache
+def _properties(type_: str) -> frozenset[str]:
+    """The camelCase input properties of a pulumi-aws resource type (empty when unknown)."""
+    package, module_path, name = type_.split(":")
+    if package != "aws":
+        return frozenset()
+    try:
+        args = getattr(importlib.import_module(f"pulumi_aws.{module_path.split('/')[0]}"), f"{name}Args")
+    except (ImportError, AttributeError):
+        return frozenset()
+    return frozenset(_types.input_type_py_to_pulumi_names(args).values())
 
 
 def _resolves(value: Any, path: str) -> bool:

@@ -57,3 +57,9 @@ def test_log_writers_wait_for_their_buckets_grants(each_stack: StackRun):
         assert each_stack.depends_on(writer, controls), f"{writer.name} starts before {bucket}'s ownership controls"
     acl = each_stack.one("aws:s3/bucketAcl:BucketAcl", "edge-cdn-logs")
     assert each_stack.depends_on(cdn, acl), "CloudFront logs are written through the ACL, which must exist first"
+
+
+def test_a_top_level_property_the_program_leaves_unset_may_be_ignored():
+    # Ignoring drift someone else causes (tags set by another tool) is legitimate.
+    run = run_stack("dev", program=PROGRAMS / "ignore_unset_tags.py")
+    assert run.one("aws:ec2/vpc:Vpc").ignore_changes == ["tags"]
