@@ -101,7 +101,7 @@ def _resolves(value: Any, path: str) -> bool:
     nodes = [value]
     for name, index in _SEGMENT.findall(path):
         key: Any = name or index.strip('"')
-        found = []
+        found: list[Any] = []
         for node in nodes:
             if key == "*" and isinstance(node, (list, dict)):
                 found.extend(node if isinstance(node, list) else node.values())
