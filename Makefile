@@ -15,9 +15,11 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
-## up: the offline engine for STACK (default), or the real `pulumi up` with TARGET=aws
+## up: the offline engine for STACK (default), or the real `pulumi up` with TARGET=aws,
+##     after a preflight that refuses placeholder values and a caller without cluster access
 up: venv
 ifeq ($(TARGET),aws)
+	$(PY) -m infra.preflight --stack $(STACK)
 	pulumi up --stack $(STACK)
 else ifeq ($(TARGET),offline)
 	$(PY) -m infra.offline up --stack $(STACK)

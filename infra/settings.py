@@ -11,18 +11,19 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
 import boto3
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from infra.args import ConfigModel
 from infra.components.app.args import WORKERS, AppArgs
 from infra.components.cache import CacheArgs
 from infra.components.database import DatabaseArgs
 from infra.components.edge import EdgeArgs
-from infra.components.eks.args import EksArgs
+from infra.components.eks.args import EksArgs, support_ended
 from infra.components.kafka import KafkaArgs
 from infra.components.network import NetworkArgs
 
@@ -108,6 +109,27 @@ class StackSettings(ConfigModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _image_runs_on_the_nodes(self) -> StackSettings:
+        if self.app is not None and self.eks.nodes.platform not in self.app.image_platforms:
+            raise ValueError(
+                f"webscale:eks.nodes.amiType ({self.eks.nodes.ami_type}) runs {self.eks.nodes.platform}, which is "
+                f"not in webscale:app.imagePlatforms ({', '.join(self.app.image_platforms)}): the pods would fail "
+                f"with 'exec format error'; build the image for {self.eks.nodes.platform} too (docker buildx build "
+                "--platform linux/amd64,linux/arm64) and list it, or change the node types"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _kubernetes_still_supported(self, info: ValidationInfo) -> StackSettings:
+        # Checked here, not in EksArgs: the date is the caller's (tests pass one), and a
+        # component default must not start failing at import time on some future day.
+        today = (info.context or {}).get("today") or datetime.now(UTC).date()
+        problem = support_ended(self.eks.kubernetes_version, today)
+        if problem:
+            raise ValueError(problem)
+        return self
+
     def default_tags(self) -> dict[str, str]:
         """Tags every taggable AWS resource carries, through the provider's default tags."""
         return {
@@ -164,15 +186,18 @@ def _parse(value: Any) -> Any:
     return value
 
 
-def load_settings(config: Mapping[str, Any], *, project: str, stack: str) -> StackSettings:
-    """Validate a stack's configuration (``{"aws:region": ..., "<project>:network": {...}}``)."""
+def load_settings(config: Mapping[str, Any], *, project: str, stack: str, today: date | None = None) -> StackSettings:
+    """Validate a stack's configuration (``{"aws:region": ..., "<project>:network": {...}}``).
+
+    ``today`` stands in for the current date in rules that depend on it (EKS support dates).
+    """
     data: dict[str, Any] = {"project": project, "stack": stack, "region": config.get("aws:region")}
     for key, value in config.items():
         namespace, _, name = key.partition(":")
         if namespace == project:
             data[name] = _parse(value)
     try:
-        return StackSettings.model_validate(data)
+        return StackSettings.model_validate(data, context={"today": today})
     except ValidationError as err:
         raise SettingsError(stack, [_describe(project, e) for e in err.errors()]) from None
 

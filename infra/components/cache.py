@@ -41,8 +41,16 @@ class CacheArgs(ConfigModel):
     node_type: str = "cache.t4g.small"
     """Node type, ``cache.<family>.<size>``. Default cache.t4g.small."""
     replicas_per_shard: int = Field(default=2, ge=0, le=5)
-    """Replicas per shard, 0..5; a shard has 1 + replicas nodes. Automatic failover and
-    Multi-AZ follow from it: on with 1 or more replicas. Default 2 (3 nodes, one per AZ)."""
+    """Replicas per shard, 0..5; a shard has 1 + replicas nodes. Default 2 (3 nodes, one per AZ)."""
+    automatic_failover: bool | None = None
+    """Automatic failover and Multi-AZ. Default: on with 1 or more replicas, off without.
+    Set it explicitly to go from 0 replicas to some (or back) in two deploys: first the
+    replicas with ``automaticFailover: false``, then failover on (and, going back, failover
+    off before the replicas go). ElastiCache refuses failover on a group without a replica."""
+    apply_immediately: bool = False
+    """Apply modifications (node type, engine version) at once instead of in the next
+    maintenance window. Default off: a node type change replaces nodes, which belongs in the
+    window. Replica count changes always apply at once. dev sets it on."""
     cluster_mode: bool = False
     """Cluster mode: shard the keyspace to scale writes. Default off (one shard)."""
     shards: int = Field(default=1, ge=1, le=500)
@@ -78,6 +86,13 @@ class CacheArgs(ConfigModel):
             raise ValueError(f"shards ({self.shards}) must be 1 unless clusterMode is true")
         if self.cluster_mode and self.replicas_per_shard < 1:
             raise ValueError("clusterMode needs replicasPerShard >= 1: ElastiCache requires automatic failover there")
+        if self.automatic_failover and self.replicas_per_shard < 1:
+            raise ValueError(
+                "automaticFailover: true needs replicasPerShard >= 1: ElastiCache fails over only to a replica. "
+                "Add the replicas first with automaticFailover: false, then turn it on in a second deploy"
+            )
+        if self.cluster_mode and self.automatic_failover is False:
+            raise ValueError("clusterMode needs automaticFailover: ElastiCache refuses to turn it off in cluster mode")
         return self
 
     @property
@@ -86,7 +101,9 @@ class CacheArgs(ConfigModel):
 
     @property
     def failover(self) -> bool:
-        """Automatic failover and Multi-AZ need a replica to fail over to."""
+        """``automaticFailover`` as set, else on exactly when there is a replica to fail over to."""
+        if self.automatic_failover is not None:
+            return self.automatic_failover
         return self.nodes_per_shard >= 2
 
     @property
@@ -229,6 +246,7 @@ class RedisCache(pulumi.ComponentResource):
             user_group_ids=[users.user_group_id],
             snapshot_retention_limit=args.snapshot_retention_days,
             auto_minor_version_upgrade=True,
+            apply_immediately=args.apply_immediately,
             log_delivery_configurations=[
                 aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
                     destination=group_.name,

@@ -73,6 +73,16 @@ class DatabaseArgs(ConfigModel):
     """Administrator login, for migrations and break-glass only. Default ``dbadmin``."""
     iam_database_user: str = Field(default="app", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     """The role the application logs in as with an IAM token (``GRANT rds_iam TO app``). Default ``app``."""
+    apply_immediately: bool = False
+    """Apply modifications (instance class, storage, version) at once instead of in the next
+    maintenance window. Default off: a class change restarts the instance (a Multi-AZ
+    failover at best), which belongs in the window. Until the window, ``pulumi preview``
+    keeps showing the pending change. dev sets it on (nobody depends on it)."""
+    allow_major_version_upgrade: bool = True
+    """Let a change of ``engineVersion``'s major go through; RDS refuses one without this
+    flag, and the flag alone upgrades nothing. Default on: the major is pinned in this
+    configuration, so changing it is the intent. The parameter group (named by major) is
+    replaced alongside; read replicas are upgraded by RDS with their source."""
     manage_master_user_password: bool = True
     """RDS generates the master password and keeps it in Secrets Manager (encrypted with the
     database's key, rotated every 7 days). Default on. AWS does not allow it with read
@@ -263,6 +273,8 @@ class PostgresDatabase(pulumi.ComponentResource):
             monitoring_role_arn=monitoring_role.arn,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=args.allow_major_version_upgrade,
+            apply_immediately=args.apply_immediately,
             copy_tags_to_snapshot=True,
             deletion_protection=args.deletion_protection,
         )
@@ -279,7 +291,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             multi_az=args.multi_az,
             backup_retention_period=args.backup_retention_days,
             skip_final_snapshot=not args.final_snapshot,
-            final_snapshot_identifier=stack_name("db-final") if args.final_snapshot else None,
+            final_snapshot_identifier=self._final_snapshot_identifier(name, args),
             **credentials,
             **common,
             opts=pulumi.ResourceOptions(
@@ -336,6 +348,14 @@ class PostgresDatabase(pulumi.ComponentResource):
             }
         )
 
+    def _final_snapshot_identifier(self, name: str, args: DatabaseArgs) -> pulumi.Output[str] | None:
+        """Unique per life of the stack: snapshots outlive the stack, so a fixed identifier
+        would make the second deletion of a re-created stack fail (the snapshot exists)."""
+        if not args.final_snapshot:
+            return None
+        suffix = random.RandomId(f"{name}-final-snapshot", byte_length=4, opts=pulumi.ResourceOptions(parent=self))
+        return pulumi.Output.concat(stack_name("db-final"), "-", suffix.hex)
+
     def _credentials(
         self, name: str, args: DatabaseArgs, key: aws.kms.Key
     ) -> tuple[dict[str, Any], pulumi.Output[str] | None]:
@@ -353,7 +373,9 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
         secret = aws.secretsmanager.Secret(
             f"{name}-master",
-            name=stack_name("database", "master"),
+            # A prefix, not a name: a deleted secret keeps its name for the 30-day recovery
+            # window, so a fixed name would block re-creating the stack within that month.
+            name_prefix=f"{stack_name('database', 'master')}-",
             description="Master credentials of the PostgreSQL primary (break-glass; the app uses IAM auth)",
             kms_key_id=key.arn,
             recovery_window_in_days=30,

@@ -43,7 +43,8 @@ class KafkaArgs(ConfigModel):
     instance_type: str = "kafka.m7g.large"
     """Broker instance type, ``kafka.<family>.<size>``. Default kafka.m7g.large."""
     ebs_volume_gb: int = Field(default=100, ge=1, le=16384)
-    """Initial EBS volume per broker in GiB. Default 100."""
+    """Initial EBS volume per broker in GiB. Default 100. Changes after creation are ignored:
+    storage autoscaling owns the size from then on (and MSK volumes only grow)."""
     max_ebs_volume_gb: int = Field(default=1000, ge=1, le=16384)
     """Ceiling for storage autoscaling per broker in GiB; >= ebsVolumeGb. Default 1000."""
     storage_target_utilization: int = Field(default=60, ge=10, le=80)
@@ -120,6 +121,23 @@ def server_properties(brokers: int, log_retention_hours: int) -> dict[str, str]:
     }
 
 
+def configuration_name(kafka_version: str) -> str:
+    """The MSK configuration's name, which carries the Kafka version it is for.
+
+    A version bump replaces the configuration (``kafka_versions`` and ``name`` force a new
+    one). Pulumi creates the replacement before deleting the old one, which the cluster
+    still uses until its own update; MSK refuses a second configuration of the same name,
+    so the name must change with the version.
+    """
+    return stack_name("kafka", kafka_version.replace(".", "-"))
+
+
+VOLUME_SIZE_PATH = "brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"
+"""Storage autoscaling grows the brokers' volumes and MSK never shrinks them, so Pulumi must
+not "correct" the size back to ``ebsVolumeGb`` (terraform-aws-modules' MSK module ignores the
+same field). The camelCase property path, as the engine matches it."""
+
+
 def render_properties(properties: dict[str, str]) -> str:
     return "".join(f"{k} = {v}\n" for k, v in properties.items())
 
@@ -189,7 +207,7 @@ class KafkaCluster(pulumi.ComponentResource):
         )
         configuration = aws.msk.Configuration(
             f"{name}-config",
-            name=stack_name("kafka"),
+            name=configuration_name(args.kafka_version),
             kafka_versions=[args.kafka_version],
             server_properties=render_properties(server_properties(args.brokers, args.log_retention_hours)),
             description="Durable broker defaults",
@@ -238,7 +256,7 @@ class KafkaCluster(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, ignore_changes=[VOLUME_SIZE_PATH]),
         )
         target = aws.appautoscaling.Target(
             f"{name}-storage",

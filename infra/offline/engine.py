@@ -24,6 +24,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 import infra.offline.translators  # noqa: F401  (registers every translator)
+from infra.offline import graph_rules
 from infra.offline.mocks import OfflineError, OfflineMocks, RecordingMonitor
 from infra.offline.model import StackRun
 
@@ -124,7 +125,7 @@ def _run_in_context(stack: str, config: dict[str, Any], region: str, program_pat
         asyncio.set_event_loop(None)
     if mocks.errors:
         raise OfflineError("\n".join(dict.fromkeys(mocks.errors)))
-    return StackRun(
+    run = StackRun(
         stack=stack,
         project=project_name(),
         region=region,
@@ -132,6 +133,10 @@ def _run_in_context(stack: str, config: dict[str, Any], region: str, program_pat
         outputs=exports,
         secrets=mocks.secrets,
     )
+    problems = graph_rules.check(run)
+    if problems:
+        raise OfflineError("\n".join(dict.fromkeys(problems)))
+    return run
 
 
 async def _resolve_exports(secrets: set[str]) -> dict[str, Any]:

@@ -118,6 +118,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 emulation="component",
                 protect=bool(request.protect),
                 dependencies=list(request.dependencies),
+                ignore_changes=list(request.ignoreChanges),
+                replace_on_changes=list(request.replaceOnChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
             )
             try:
                 record.id, record.outputs = self._create(record)
@@ -198,7 +201,9 @@ def _emulation_of(type_: str) -> Any:
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, plus the parent/provider/protect facts ``Mocks`` never sees."""
+    """The SDK's mock monitor, plus the facts ``Mocks`` never sees: parent, provider, and the
+    resource options (protect, dependencies, ignoreChanges, replaceOnChanges, deleteBeforeReplace)
+    that travel in the registration request."""
 
     mocks: OfflineMocks
 

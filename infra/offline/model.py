@@ -33,6 +33,11 @@ class Resource:
     note: str = ""
     protect: bool = False
     dependencies: list[str] = field(default_factory=list)
+    """URNs this resource waits for: ``depends_on`` plus every resource whose outputs it takes."""
+    ignore_changes: list[str] = field(default_factory=list)
+    """``ignore_changes`` property paths, as the engine receives them (camelCase)."""
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     def __getitem__(self, key: str) -> Any:
         """The resource's output (falling back to its input) named ``key``."""
@@ -91,6 +96,20 @@ class StackRun:
             if r.parent == parent.urn:
                 yield r
                 yield from self.descendants(r)
+
+    def depends_on(self, resource: Resource, target: Resource) -> bool:
+        """Whether ``resource`` waits for ``target``, directly or through other dependencies."""
+        seen: set[str] = set()
+        todo = list(resource.dependencies)
+        while todo:
+            urn = todo.pop()
+            if urn == target.urn:
+                return True
+            if urn in seen:
+                continue
+            seen.add(urn)
+            todo.extend(next((r.dependencies for r in self.resources if r.urn == urn), []))
+        return False
 
     def count(self, emulation: Emulation) -> int:
         return sum(1 for r in self.resources if r.emulation == emulation)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from infra.components.kafka import APP_TOPICS, KafkaArgs, server_properties, topic_specs
+from infra.components.kafka import (
+    APP_TOPICS,
+    VOLUME_SIZE_PATH,
+    KafkaArgs,
+    configuration_name,
+    server_properties,
+    topic_specs,
+)
 from infra.offline.engine import load_stack_config
 from infra.offline.model import StackRun
 from infra.settings import SettingsError, load_settings
@@ -115,3 +122,21 @@ def test_broker_count_defaults_to_one_per_az():
     config = load_stack_config("dev")
     config["webscale:kafka"] = {k: v for k, v in config["webscale:kafka"].items() if k != "brokerCount"}
     assert load_settings(config, project="webscale", stack="test").kafka.brokers == 2
+
+
+def test_autoscaled_broker_storage_is_not_shrunk_back_on_the_next_up(each_stack: StackRun):
+    cluster = each_stack.one(CLUSTER)
+    # MSK refuses to shrink a volume; the next `up` would try after autoscaling grew it.
+    assert VOLUME_SIZE_PATH in cluster.ignore_changes
+    assert VOLUME_SIZE_PATH == "brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"
+
+
+def test_a_kafka_version_bump_gives_the_configuration_a_new_name(each_stack: StackRun):
+    cluster = each_stack.one(CLUSTER)
+    config = each_stack.one("aws:msk/configuration:Configuration")
+    version = cluster["kafkaVersion"]
+    assert config["kafkaVersions"] == [version]
+    assert config["name"] == f"webscale-{each_stack.stack}-kafka-{version.replace('.', '-')}"
+    assert configuration_name("3.8.x") != configuration_name("3.9.x")
+    # Created before the old one is deleted: the cluster moves over, then the old one goes.
+    assert not config.delete_before_replace

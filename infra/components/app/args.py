@@ -14,6 +14,10 @@ from pydantic import Field, field_validator, model_validator
 
 from infra.args import ConfigModel
 
+Platform = Literal["linux/amd64", "linux/arm64"]
+PLATFORMS: tuple[Platform, ...] = ("linux/amd64", "linux/arm64")
+"""Image platforms EKS's AL2023 node AMIs run: x86_64 and Graviton (arm64)."""
+
 WORKERS = ("payment", "inventory", "notification", "fulfillment")
 """The Kafka consumers; each is its own consumer group (named for the process)."""
 
@@ -196,6 +200,10 @@ class AppArgs(ConfigModel):
     image: str
     """The image to run: a tag of the stack's ECR repository, or a ``sha256:`` digest.
     Required: there is no sensible default, and never ``latest`` (tags are immutable)."""
+    image_platforms: list[Platform] = Field(default_factory=lambda: list(PLATFORMS), min_length=1)
+    """The platforms the image is built for (``docker buildx build --platform``, as in the
+    README). Default both linux/amd64 and linux/arm64, so x86 and Graviton nodes can run it;
+    the settings check that the nodes' architecture is one of them."""
     namespace: str = Field(default="webscale", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     """The Kubernetes namespace. Default ``webscale``."""
     api: ApiArgs = ApiArgs()

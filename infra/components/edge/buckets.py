@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
@@ -13,6 +14,17 @@ from infra.components.edge.policies import CLOUDFRONT_LOG_DELIVERY_CANONICAL_ID
 from infra.naming import stack_name
 
 
+@dataclass(frozen=True)
+class LogBucket:
+    """A log bucket and the children that decide who may write to it."""
+
+    bucket: aws.s3.Bucket
+    ready: list[pulumi.Resource]
+    """Public access block, ownership controls, policy and (with ACLs) the ACL. A log writer
+    depends on these, not on the bucket: ``depends_on=[bucket]`` waits for the bucket alone,
+    and a writer that starts before the grants exist has its first (test) write refused."""
+
+
 def log_bucket(
     name: str,
     *,
@@ -20,7 +32,7 @@ def log_bucket(
     expiry_days: int,
     policy: Callable[[str], dict[str, Any]],
     ownership: Literal["BucketOwnerEnforced", "BucketOwnerPreferred"],
-) -> aws.s3.Bucket:
+) -> LogBucket:
     """A log bucket: public access blocked, SSE-S3, expiry after ``expiry_days``, ``policy(arn)``.
 
     SSE-S3 rather than SSE-KMS: ALB access logs support only SSE-S3, and CloudFront's log
@@ -67,15 +79,16 @@ def log_bucket(
         opts=child,
     )
     # After the public access block, so the policy is never evaluated against an open bucket.
-    aws.s3.BucketPolicy(
+    bucket_policy = aws.s3.BucketPolicy(
         name,
         bucket=bucket.id,
         policy=bucket.arn.apply(lambda arn: json.dumps(policy(arn))),
         opts=pulumi.ResourceOptions(parent=bucket, depends_on=[block]),
     )
+    ready: list[pulumi.Resource] = [block, controls, bucket_policy]
     if ownership == "BucketOwnerPreferred":
         owner = aws.s3.get_canonical_user_id(opts=pulumi.InvokeOptions(parent=bucket)).id
-        aws.s3.BucketAcl(
+        acl = aws.s3.BucketAcl(
             name,
             bucket=bucket.id,
             access_control_policy={
@@ -90,4 +103,5 @@ def log_bucket(
             },
             opts=pulumi.ResourceOptions(parent=bucket, depends_on=[controls, block]),
         )
-    return bucket
+        ready.append(acl)
+    return LogBucket(bucket, ready)

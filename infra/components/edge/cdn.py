@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.edge.args import EdgeArgs
+from infra.components.edge.buckets import LogBucket
 from infra.components.edge.policies import (
     API_METHODS,
     API_ORIGIN_HEADERS,
@@ -106,7 +107,7 @@ def distribution(
     headers: aws.cloudfront.ResponseHeadersPolicy,
     api_request: aws.cloudfront.OriginRequestPolicy,
     web_acl: aws.wafv2.WebAcl,
-    logs: aws.s3.Bucket,
+    logs: LogBucket,
     certificate_arn: pulumi.Output[str] | None,
     parent: pulumi.Resource,
 ) -> aws.cloudfront.Distribution:
@@ -139,7 +140,7 @@ def distribution(
         },
         {"path_pattern": "/api/*", **api},
     ]
-    logging: Any = {"bucket": logs.bucket_domain_name, "prefix": "cloudfront/", "include_cookies": False}
+    logging: Any = {"bucket": logs.bucket.bucket_domain_name, "prefix": "cloudfront/", "include_cookies": False}
     return aws.cloudfront.Distribution(
         name,
         comment=stack_name("edge"),
@@ -156,5 +157,6 @@ def distribution(
         viewer_certificate=viewer_certificate,
         logging_config=logging,
         tags={"Name": stack_name("edge")},
-        opts=pulumi.ResourceOptions(parent=parent),
+        # CloudFront's log delivery writes through the ACL, which needs the ownership controls.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=logs.ready),
     )

@@ -87,11 +87,11 @@ def build_alb(
         # mode costs nothing and closes request smuggling entirely.
         desync_mitigation_mode="strictest",
         enable_deletion_protection=args.deletion_protection,
-        access_logs={"bucket": logs.id, "prefix": LOG_PREFIX, "enabled": True},
+        access_logs={"bucket": logs.bucket.id, "prefix": LOG_PREFIX, "enabled": True},
         idle_timeout=60,
         tags={"Name": stack_name("api")},
         # ELB test-writes to the bucket when logging is enabled, so the policy must exist first.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[logs]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=logs.ready),
     )
     target_group = aws.lb.TargetGroup(
         f"{name}-api",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -21,6 +22,26 @@ kubernetes-versions.html; dates from endoflife.date/amazon-eks). 1.31-1.33 had l
 support by then (extended support costs extra per cluster hour). 1.36 (upstream 2026-04-22) is
 left out until its EKS release date is confirmed. Update this table, and only this table."""
 
+
+def support_ended(version: str, today: date) -> str | None:
+    """Why ``version`` (one of ``SUPPORTED_VERSIONS``) cannot be pinned on ``today``, or None.
+
+    With ``upgradePolicy: STANDARD`` AWS upgrades the control plane to the next minor when
+    standard support ends. A stack still pinned to the old minor then asks EKS for a
+    downgrade, which it refuses, and every ``up`` fails until the pin moves.
+    """
+    ends = date.fromisoformat(SUPPORTED_VERSIONS[version])
+    if today >= ends:
+        newer = [v for v, end in SUPPORTED_VERSIONS.items() if date.fromisoformat(end) > today]
+        hint = f"set {newer[0]}" if newer else "add the next minor to SUPPORTED_VERSIONS"
+        return (
+            f"webscale:eks.kubernetesVersion ({version}) left EKS standard support on {ends}: AWS upgrades such a cluster to the next minor, so this pin "
+            f"would ask EKS for a downgrade (which it refuses); {hint}, with addonVersions.kube-proxy and "
+            "autoscalerImageTag to match"
+        )
+    return None
+
+
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CONTROL_PLANE_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
@@ -33,6 +54,17 @@ ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 REQUIRED_ADDONS = ("vpc-cni", "coredns", "kube-proxy")
 CHART_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+
+
+AMI_PLATFORMS = {"AL2023_x86_64_STANDARD": "linux/amd64", "AL2023_ARM_64_STANDARD": "linux/arm64"}
+"""The container platform each node AMI type runs."""
+
+_GRAVITON = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)$")
+
+
+def instance_platform(instance_type: str) -> str:
+    """``t4g.medium`` -> linux/arm64 (Graviton: a ``g`` after the generation), else linux/amd64."""
+    return "linux/arm64" if _GRAVITON.match(instance_type.split(".")[0]) else "linux/amd64"
 
 
 class NodeGroupArgs(ConfigModel):
@@ -62,6 +94,22 @@ class NodeGroupArgs(ConfigModel):
         if bad:
             raise ValueError(f"are not EC2 instance types (family.size): {bad}")
         return types
+
+    @property
+    def platform(self) -> str:
+        """The container platform the nodes run (``linux/amd64`` or ``linux/arm64``)."""
+        return AMI_PLATFORMS[self.ami_type]
+
+    @model_validator(mode="after")
+    def _instances_fit_the_ami(self) -> NodeGroupArgs:
+        wrong = [t for t in self.instance_types if instance_platform(t) != self.platform]
+        if wrong:
+            raise ValueError(
+                f"instanceTypes {wrong} are {instance_platform(wrong[0])} but amiType {self.ami_type} is "
+                f"{self.platform}: the nodes would never launch; use AL2023_ARM_64_STANDARD with Graviton "
+                "types (t4g, m7g...) and AL2023_x86_64_STANDARD with the others"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sizes_ordered(self) -> NodeGroupArgs:
@@ -113,6 +161,11 @@ class EksArgs(ConfigModel):
     admin_role_arns: list[str] = Field(default_factory=list)
     """IAM roles granted cluster admin through access entries. Default none: the creator
     gets no implicit admin, so name the roles that operate the cluster."""
+    deployer_role_arn: str | None = None
+    """The IAM role ``pulumi up`` runs as (a CI role, or the role an operator assumes). It
+    gets a cluster-admin access entry like ``adminRoleArns``: the cluster gives its creator
+    no implicit admin, and Pulumi installs the add-ons and the app through the API. Default
+    none; the preflight (``make up TARGET=aws``) refuses a caller that is in neither."""
     log_types: list[LogType] = Field(default_factory=lambda: list(CONTROL_PLANE_LOG_TYPES))
     """Control-plane logs sent to CloudWatch; must include api, audit, authenticator. Default all five."""
     log_retention_days: int = 90
@@ -172,6 +225,22 @@ class EksArgs(ConfigModel):
         if bad:
             raise ValueError(f"are not IAM role ARNs (arn:aws:iam::<12 digits>:role/<name>): {bad}")
         return arns
+
+    @field_validator("deployer_role_arn")
+    @classmethod
+    def _deployer_arn(cls, arn: str | None) -> str | None:
+        if arn is not None and not ROLE_ARN.fullmatch(arn):
+            raise ValueError("is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)")
+        return arn
+
+    @property
+    def cluster_admins(self) -> dict[str, str]:
+        """Access entry name suffix -> role ARN: ``admin-<i>`` per admin role, then ``deployer``
+        unless the deployer is already an admin (EKS allows one entry per principal)."""
+        admins = {f"admin-{i}": arn for i, arn in enumerate(self.admin_role_arns)}
+        if self.deployer_role_arn and self.deployer_role_arn not in self.admin_role_arns:
+            admins["deployer"] = self.deployer_role_arn
+        return admins
 
     @field_validator("log_types")
     @classmethod

@@ -126,7 +126,7 @@ class EksCluster(pulumi.ComponentResource):
         self.oidc_provider_arn = oidc.arn
         self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
 
-        admin_access = self._access_entries(name, cluster, args.admin_role_arns, partition)
+        admin_access = self._access_entries(name, cluster, args.cluster_admins, partition)
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.endpoint, cluster.certificate_authority).apply(
@@ -283,19 +283,19 @@ class EksCluster(pulumi.ComponentResource):
         )
 
     def _access_entries(
-        self, name: str, cluster: aws.eks.Cluster, role_arns: list[str], partition: str
+        self, name: str, cluster: aws.eks.Cluster, role_arns: dict[str, str], partition: str
     ) -> list[pulumi.Resource]:
         associations: list[pulumi.Resource] = []
-        for i, arn in enumerate(role_arns):
+        for suffix, arn in role_arns.items():
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{i}",
+                f"{name}-{suffix}",
                 cluster_name=cluster.name,
                 principal_arn=arn,
                 type="STANDARD",
                 opts=pulumi.ResourceOptions(parent=cluster),
             )
             association = aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{i}",
+                f"{name}-{suffix}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
                 policy_arn=access_policy_arn(partition, CLUSTER_ADMIN_ACCESS_POLICY),

@@ -105,11 +105,18 @@ def node_group(
 
     The desired size is set once; afterwards the Cluster Autoscaler owns it, so Pulumi
     ignores its drift instead of scaling the group back on every deploy.
+
+    Named by prefix: a change that replaces the group (instance types, AMI or capacity type,
+    subnets, role) creates the new group before deleting the old one, and EKS refuses two
+    groups of one name in a cluster. The version follows the control plane's, so nodes are
+    upgraded (a rolling update) right after the cluster instead of being left a minor behind.
     """
     return aws.eks.NodeGroup(
         f"{name}-general",
         cluster_name=cluster.name,
-        node_group_name=stack_name("general"),
+        # The provider appends a 26-character unique suffix; node group names stop at 63.
+        node_group_name_prefix=f"{stack_name('general', max_len=36)}-",
+        version=cluster.version,
         node_role_arn=role.arn,
         subnet_ids=list(subnet_ids),
         ami_type=args.ami_type,

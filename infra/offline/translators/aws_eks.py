@@ -77,7 +77,12 @@ def node_group(ctx: Ctx) -> Created:
         "scalingConfig": {k: int(v) for k, v in i["scalingConfig"].items()},
         "tags": ctx.tags,
     }
-    for key, api in (("instanceTypes", "instanceTypes"), ("amiType", "amiType"), ("capacityType", "capacityType")):
+    for key, api in (
+        ("instanceTypes", "instanceTypes"),
+        ("amiType", "amiType"),
+        ("capacityType", "capacityType"),
+        ("version", "version"),
+    ):
         if i.get(key):
             kwargs[api] = i[key]
     if i.get("labels"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import string
 
@@ -23,3 +24,13 @@ def random_password(ctx: Ctx) -> Created:
         alphabet += i.get("overrideSpecial") or "!@#$%&*()-_=+[]{}<>:?"
     value = "".join(secrets.choice(alphabet) for _ in range(length))
     return Created("none", {"result": value, "bcryptHash": ""}, note="random value made on this machine")
+
+
+@translator("random:index/randomId:RandomId")
+def random_id(ctx: Ctx) -> Created:
+    raw = secrets.token_bytes(int(ctx.inputs.get("byteLength", 8)))
+    prefix = str(ctx.inputs.get("prefix") or "")
+    b64 = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    outputs = {"hex": prefix + raw.hex(), "dec": prefix + str(int.from_bytes(raw)), "b64Url": prefix + b64}
+    outputs["b64Std"] = prefix + base64.b64encode(raw).decode()
+    return Created(b64, outputs, note="random value made on this machine")
