@@ -7,7 +7,7 @@ import pulumi_aws as aws
 
 from infra.components.app import AppDeployment
 from infra.components.cache import RedisCache
-from infra.components.database import PostgresDatabase
+from infra.components.database import PostgresDatabase, shard_name
 from infra.components.edge import Edge
 from infra.components.eks import EksCluster
 from infra.components.kafka import KafkaCluster
@@ -43,14 +43,21 @@ def main() -> None:
     # since pods use the node security group (no security groups for pods).
     data_clients: list[pulumi.Input[str]] = [eks.node_security_group_id]
     protect = settings.protect_stateful_resources
-    database = PostgresDatabase(
-        "database",
-        settings.database,
-        network=network,
-        allowed_security_group_ids=data_clients,
-        protect=protect,
-        opts=opts,
-    )
+    # One PostgresDatabase per shard. The first keeps the names a one-shard stack always had,
+    # so raising `shards` adds instances and replaces none.
+    shards = [
+        PostgresDatabase(
+            "database" if index == 0 else f"database-{shard_name(index)}",
+            settings.database,
+            network=network,
+            allowed_security_group_ids=data_clients,
+            protect=protect,
+            shard=index,
+            opts=opts,
+        )
+        for index in range(settings.database.shards)
+    ]
+    database = shards[0]
     cache = RedisCache(
         "cache", settings.cache, network=network, allowed_security_group_ids=data_clients, protect=protect, opts=opts
     )
@@ -59,6 +66,17 @@ def main() -> None:
     )
     pulumi.export("databaseWriterEndpoint", database.writer_endpoint)
     pulumi.export("databaseReaderEndpoints", database.reader_endpoints)
+    pulumi.export(
+        "databaseShards",
+        [
+            {
+                "name": shard.shard_name,
+                "writerEndpoint": shard.writer_endpoint,
+                "readerEndpoints": shard.reader_endpoints,
+            }
+            for shard in shards
+        ],
+    )
     pulumi.export("cacheEndpoint", cache.primary_endpoint)
     pulumi.export("kafkaBootstrapBrokersIam", kafka.bootstrap_brokers_iam)
     pulumi.export("albSecurityGroupId", edge.alb_security_group_id)

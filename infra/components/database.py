@@ -7,156 +7,34 @@ encrypted with one customer-managed key, and the app connects with IAM auth.
 
 from __future__ import annotations
 
+import functools
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
-from pydantic import Field, field_validator, model_validator
 
-from infra.args import ConfigModel, check_log_retention
 from infra.components.data_access import encrypted_log_group, store_foundation
+from infra.components.database_args import MAX_REPLICAS, MAX_SHARDS, SUPPORTED_MAJOR_VERSIONS, DatabaseArgs
 from infra.components.network import Network
 from infra.naming import stack_name
 
-SUPPORTED_MAJOR_VERSIONS = (14, 15, 16, 17)
-"""PostgreSQL majors RDS supports in standard support (13 entered paid extended support in
-2026). The only list of them: the parameter group family is derived from it."""
+__all__ = [
+    "MAX_REPLICAS",
+    "MAX_SHARDS",
+    "SUPPORTED_MAJOR_VERSIONS",
+    "DatabaseArgs",
+    "PostgresDatabase",
+    "postgres_parameters",
+    "replica_zones",
+    "shard_name",
+    "shard_physical_name",
+]
 
-MAX_REPLICAS = 5
-"""RDS allows up to 15 replicas; five already spread reads over every AZ more than once."""
-
-INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
-MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
 LOG_EXPORTS = ("postgresql", "upgrade")
 PORT = 5432
-
-
-class DatabaseArgs(ConfigModel):
-    """``<project>:database`` in the stack configuration."""
-
-    engine_version: str = "16"
-    """PostgreSQL version (``major`` or ``major.minor``); the major must be one of
-    SUPPORTED_MAJOR_VERSIONS. Default 16: with automatic minor upgrades on, pin the major only,
-    or the next `pulumi up` after RDS upgrades the minor would try to downgrade it."""
-    instance_class: str = "db.t4g.medium"
-    """Instance class of the primary and the replicas, ``db.<family>.<size>``. Default
-    db.t4g.medium: the smallest Graviton class with room for a connection pool."""
-    allocated_storage_gb: int = Field(default=20, ge=20, le=65536)
-    """Initial gp3 storage in GiB (20..65536). Default 20, the gp3 minimum."""
-    max_allocated_storage_gb: int = Field(default=100, le=65536)
-    """Ceiling for storage autoscaling in GiB; must be >= allocatedStorageGb. Default 100."""
-    replica_count: int = Field(default=0, ge=0, le=MAX_REPLICAS)
-    """Read replicas, 0..5, placed one per AZ in turn. Default 0."""
-    multi_az: bool = True
-    """A synchronous standby for the primary in another AZ. Default on: an AZ outage fails over in minutes."""
-    deletion_protection: bool = True
-    """RDS refuses to delete the instances. Default on: data lives here."""
-    final_snapshot: bool = True
-    """Take a final snapshot when the primary is deleted. Default on, for the same reason."""
-    backup_retention_days: int = Field(default=7, le=35)
-    """Days of automated backups, 1..35; >= 7 when deletion protection is on. Default 7."""
-    monitoring_interval_seconds: int = 60
-    """Enhanced monitoring granularity, one of 1, 5, 10, 15, 30, 60. Default 60 (the cheapest)."""
-    performance_insights_retention_days: int = 7
-    """Performance Insights retention: 7 (free tier) or a multiple of 31 up to 731. Default 7."""
-    slow_query_ms: int = Field(default=500, ge=0)
-    """Log statements slower than this (``log_min_duration_statement``). Default 500 ms."""
-    log_retention_days: int = 30
-    """Days to keep the exported PostgreSQL logs in CloudWatch. Default 30."""
-    database_name: str = Field(default="app", pattern=r"^[a-z][a-z0-9_]{0,62}$")
-    """The database created on the primary. Default ``app``."""
-    master_username: str = Field(default="dbadmin", pattern=r"^[a-z][a-z0-9_]{0,15}$")
-    """Administrator login, for migrations and break-glass only. Default ``dbadmin``."""
-    iam_database_user: str = Field(default="app", pattern=r"^[a-z][a-z0-9_]{0,62}$")
-    """The role the application logs in as with an IAM token (``GRANT rds_iam TO app``). Default ``app``."""
-    apply_immediately: bool = False
-    """Apply modifications (instance class, storage, version) at once instead of in the next
-    maintenance window. Default off: a class change restarts the instance (a Multi-AZ
-    failover at best), which belongs in the window. Until the window, ``pulumi preview``
-    keeps showing the pending change. dev sets it on (nobody depends on it)."""
-    allow_major_version_upgrade: bool = True
-    """Let a change of ``engineVersion``'s major go through; RDS refuses one without this
-    flag, and the flag alone upgrades nothing. Default on: the major is pinned in this
-    configuration, so changing it is the intent. The parameter group (named by major) is
-    replaced alongside; read replicas are upgraded by RDS with their source."""
-    manage_master_user_password: bool = True
-    """RDS generates the master password and keeps it in Secrets Manager (encrypted with the
-    database's key, rotated every 7 days). Default on. AWS does not allow it with read
-    replicas (all engines but SQL Server): with replicas set it false, and the component
-    generates the password into its own KMS-encrypted secret instead."""
-
-    @field_validator("engine_version")
-    @classmethod
-    def _supported_major(cls, version: str) -> str:
-        if not re.fullmatch(r"\d+(\.\d+)?", version) or int(version.split(".")[0]) not in SUPPORTED_MAJOR_VERSIONS:
-            raise ValueError(
-                f"must be a PostgreSQL version whose major is one of {', '.join(map(str, SUPPORTED_MAJOR_VERSIONS))}"
-            )
-        return version
-
-    @field_validator("instance_class")
-    @classmethod
-    def _instance_class(cls, value: str) -> str:
-        if not INSTANCE_CLASS.fullmatch(value):
-            raise ValueError("must look like db.<family>.<size>, for example db.r7g.large")
-        return value
-
-    @field_validator("backup_retention_days")
-    @classmethod
-    def _backups_on(cls, days: int) -> int:
-        if days < 1:
-            raise ValueError("must be at least 1: read replicas and point-in-time recovery need automated backups")
-        return days
-
-    @field_validator("monitoring_interval_seconds")
-    @classmethod
-    def _monitoring(cls, seconds: int) -> int:
-        if seconds not in MONITORING_INTERVALS:
-            raise ValueError(
-                f"must be one of {', '.join(map(str, MONITORING_INTERVALS))} (enhanced monitoring stays on)"
-            )
-        return seconds
-
-    @field_validator("performance_insights_retention_days")
-    @classmethod
-    def _pi_retention(cls, days: int) -> int:
-        if days != 7 and (days % 31 or not 31 <= days <= 731):
-            raise ValueError("must be 7 or a multiple of 31 up to 731")
-        return days
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _log_retention(cls, days: int) -> int:
-        return check_log_retention(days)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DatabaseArgs:
-        if self.max_allocated_storage_gb < self.allocated_storage_gb:
-            raise ValueError(
-                f"maxAllocatedStorageGb ({self.max_allocated_storage_gb}) must be >= allocatedStorageGb "
-                f"({self.allocated_storage_gb})"
-            )
-        if self.deletion_protection and self.backup_retention_days < 7:
-            raise ValueError(
-                f"backupRetentionDays ({self.backup_retention_days}) must be >= 7 when deletionProtection is true: "
-                "a database worth protecting is worth a week of point-in-time recovery"
-            )
-        if self.manage_master_user_password and self.replica_count > 0:
-            raise ValueError(
-                f"manageMasterUserPassword: true cannot be combined with replicaCount: {self.replica_count}: AWS "
-                "rejects read replicas of a source whose master password RDS manages in Secrets Manager (all engines "
-                "but SQL Server). Set manageMasterUserPassword: false (the component then keeps a generated password "
-                "in its own KMS-encrypted secret) or replicaCount: 0"
-            )
-        return self
-
-    @property
-    def major_version(self) -> int:
-        return int(self.engine_version.split(".")[0])
 
 
 def postgres_parameters(args: DatabaseArgs) -> dict[str, str]:
@@ -168,6 +46,18 @@ def postgres_parameters(args: DatabaseArgs) -> dict[str, str]:
         "log_connections": "1",
         "log_disconnections": "1",
     }
+
+
+def shard_name(index: int) -> str:
+    """The name the app's hash ring knows a shard by: ``s0``, ``s1``, ... The ring places customers
+    by these names, so they never change once a shard holds data."""
+    return f"s{index}"
+
+
+def shard_physical_name(index: int, base: str) -> str:
+    """``db`` for the first shard (the names a one-shard stack always had, so adding shards
+    replaces nothing), ``db-s2`` for the third."""
+    return base if index == 0 else f"{base}-{shard_name(index)}"
 
 
 def replica_zones(zones: Sequence[str], count: int) -> list[str]:
@@ -211,13 +101,17 @@ class PostgresDatabase(pulumi.ComponentResource):
         network: Network,
         allowed_security_group_ids: Sequence[pulumi.Input[str]],
         protect: bool = True,
+        shard: int = 0,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("webscale:index:PostgresDatabase", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.shard_name = shard_name(shard)
+        self._shard = shard
+        physical = functools.partial(shard_physical_name, shard)
         key, sg = store_foundation(
             name,
-            short_name="database",
+            short_name=physical("database"),
             encrypts="the PostgreSQL storage, secrets, insights and logs",
             network=network,
             port=PORT,
@@ -228,14 +122,14 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets",
-            name=stack_name("database"),
+            name=stack_name(physical("database")),
             description="Isolated subnets: no route to the internet",
             subnet_ids=network.isolated_subnet_ids,
             opts=child,
         )
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
-            name=stack_name("database", f"pg{args.major_version}"),
+            name=stack_name(physical("database"), f"pg{args.major_version}"),
             family=f"postgres{args.major_version}",
             description="TLS only; slow queries, DDL and connections logged",
             parameters=[
@@ -279,7 +173,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             deletion_protection=args.deletion_protection,
         )
 
-        identifier = stack_name("db")
+        identifier = stack_name(physical("db"))
         credentials, secret_arn = self._credentials(name, args, key)
         primary = aws.rds.Instance(
             f"{name}-primary",
@@ -303,7 +197,7 @@ class PostgresDatabase(pulumi.ComponentResource):
 
         replicas = []
         for i, zone in enumerate(replica_zones(network.availability_zones, args.replica_count)):
-            replica_id = stack_name("db-replica", str(i + 1))
+            replica_id = stack_name(physical("db-replica"), str(i + 1))
             # A replica inherits the master user and its password from the source
             # (physical replication): no username, password or managed secret here.
             # Backups are required on the source in order to create a replica.
@@ -354,7 +248,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         if not args.final_snapshot:
             return None
         suffix = random.RandomId(f"{name}-final-snapshot", byte_length=4, opts=pulumi.ResourceOptions(parent=self))
-        return pulumi.Output.concat(stack_name("db-final"), "-", suffix.hex)
+        return pulumi.Output.concat(stack_name(shard_physical_name(self._shard, "db-final")), "-", suffix.hex)
 
     def _credentials(
         self, name: str, args: DatabaseArgs, key: aws.kms.Key
@@ -375,7 +269,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             f"{name}-master",
             # A prefix, not a name: a deleted secret keeps its name for the 30-day recovery
             # window, so a fixed name would block re-creating the stack within that month.
-            name_prefix=f"{stack_name('database', 'master')}-",
+            name_prefix=f"{stack_name(shard_physical_name(self._shard, 'database'), 'master')}-",
             description="Master credentials of the PostgreSQL primary (break-glass; the app uses IAM auth)",
             kms_key_id=key.arn,
             recovery_window_in_days=30,

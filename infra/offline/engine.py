@@ -81,12 +81,13 @@ def _fake_aws_environment(region: str) -> Iterator[None]:
 def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, program: Path = PROGRAM) -> StackRun:
     """Run the stack program for ``stack`` offline and return its resource graph.
 
-    ``config_overrides`` replaces individual config keys (``"webscale:network"``), which
-    tests use to try bad values; ``program`` lets the engine's own tests run a small
+    ``config_overrides`` replaces individual config keys (``"webscale:network"``), or removes
+    them where the value is None, which tests use to try bad values; ``program`` lets the engine's own tests run a small
     program of theirs instead of the stack's. Raises :class:`OfflineError` naming every
     resource that moto rejected, or the settings error when the configuration is invalid.
     """
-    config = {**load_stack_config(stack), **(config_overrides or {})}
+    merged = {**load_stack_config(stack), **(config_overrides or {})}
+    config = {key: value for key, value in merged.items() if value is not None}
     region = str(config.get("aws:region") or "")
     if not region:
         raise OfflineError(f"stacks/Pulumi.{stack}.yaml sets no aws:region")
