@@ -152,6 +152,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
             tags=tags,
             lookup=self.lookup,
             find=self.find,
+            upstream=self._upstream(record),
         )
         base = dict(record.inputs)
         if is_taggable(record.type):
@@ -174,6 +175,19 @@ class OfflineMocks(pulumi.runtime.Mocks):
             {"arn": ctx.arn(record.type.split(":")[1].split("/")[0], id_)} if record.type.startswith("aws:") else {}
         )
         return id_, {**base, **outputs, **synth.outputs(ctx), "id": id_}
+
+    def _upstream(self, record: Resource) -> dict[str, registry.Upstream]:
+        """Everything ``record`` waits for: its dependencies, theirs, and so on."""
+        seen: dict[str, registry.Upstream] = {}
+        todo = list(record.dependencies)
+        while todo:
+            urn = todo.pop()
+            found = self._by_urn.get(urn)
+            if urn in seen or found is None:
+                continue
+            seen[urn] = registry.Upstream(found.urn, found.type, found.name, found.outputs)
+            todo += found.dependencies
+        return seen
 
     def _region_of(self, record: Resource) -> str:
         """Where the resource lives: its own ``region`` input, else its provider's, else the stack's."""

@@ -212,7 +212,8 @@ def test_worker_triggers_watch_the_own_group_on_each_consumed_topic_and_cpu():
         ("kafka", "inventory", "payments"),
         ("cpu", None, None),
     ]
-    assert triggers[0]["metadata"]["sasl"] == "aws_msk_iam" and triggers[0]["metadata"]["tls"] == "enable"
+    meta = triggers[0]["metadata"]
+    assert (meta["sasl"], meta["saslTokenProvider"], meta["tls"]) == ("oauthbearer", "aws_msk_iam", "enable")
 
 
 # -- config, image, ECR ---------------------------------------------------------------------

@@ -89,7 +89,8 @@ def test_workers_scale_on_their_own_consumer_group_and_topic(each_stack: StackRu
         ], p.name
         for t in kafka:
             assert t["metadata"]["bootstrapServers"] == brokers
-            assert (t["metadata"]["sasl"], t["metadata"]["tls"]) == ("aws_msk_iam", "enable")
+            meta = t["metadata"]
+            assert (meta["sasl"], meta["saslTokenProvider"], meta["tls"]) == ("oauthbearer", "aws_msk_iam", "enable")
             assert t["metadata"]["awsRegion"] == each_stack.region
             assert t["authenticationRef"] == {"name": "msk-iam"}
         assert {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}} in spec["triggers"]
@@ -380,7 +381,19 @@ def test_kubernetes_objects_are_schema_validated_or_flagged(each_stack: StackRun
         if group.startswith(BUILT_IN):
             assert r.note.startswith("validated against the Kubernetes"), f"{r.type} {r.name}: {r.note}"
         else:
-            assert r.note.startswith("not schema-validated"), f"{r.type} {r.name}: {r.note}"
+            assert r.note.endswith("CRD schema (strict)"), f"{r.type} {r.name}: {r.note}"
+
+
+CRD_CHARTS = {"keda.sh": "keda", "elbv2.k8s.aws": "aws-load-balancer-controller"}
+
+
+def test_custom_resources_wait_for_the_release_that_installs_their_crd(each_stack: StackRun):
+    releases = {r.inputs["chart"]: r.urn for r in each_stack.of_type("kubernetes:helm.sh/v3:Release")}
+    custom = [r for r in app_resources(each_stack) if r.type.split(":")[1].split("/")[0] in CRD_CHARTS]
+    assert {r.type.split(":")[-1] for r in custom} == {"ScaledObject", "TriggerAuthentication", "TargetGroupBinding"}
+    for r in custom:
+        chart = CRD_CHARTS[r.type.split(":")[1].split("/")[0]]
+        assert releases[chart] in r.dependencies, f"{r.type} {r.name} does not wait for the {chart} release"
 
 
 @pytest.mark.parametrize("stack", ["dev"])

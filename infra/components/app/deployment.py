@@ -196,7 +196,7 @@ class AppDeployment(pulumi.ComponentResource):
             )
 
         self._api_traffic(name, args, cluster, edge)
-        self._keda(name, args, kafka, region)
+        self._keda(name, args, cluster, kafka, region)
 
         self.register_outputs(
             {
@@ -309,7 +309,7 @@ class AppDeployment(pulumi.ComponentResource):
             kind="TargetGroupBinding",
             metadata=self._meta("api", args.release),
             spec=workloads.target_group_binding_spec("api", edge.target_group_arn),
-            opts=self._k8s,
+            opts=self._after([cluster.lb_controller_release]),
         )
         # Pods share the nodes' security group (no security groups for pods), so the ALB is
         # admitted there, on the API port only.
@@ -324,14 +324,15 @@ class AppDeployment(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _keda(self, name: str, args: AppArgs, kafka: KafkaLike, region: str) -> None:
+    def _keda(self, name: str, args: AppArgs, cluster: ClusterLike, kafka: KafkaLike, region: str) -> None:
+        # KEDA's CRDs and webhook come with its release: both kinds wait for it.
         auth = k8s.apiextensions.CustomResource(
             f"{name}-{KAFKA_AUTH}",
             api_version="keda.sh/v1alpha1",
             kind="TriggerAuthentication",
             metadata=self._meta(KAFKA_AUTH, args.release),
             spec={"podIdentity": {"provider": "aws"}},
-            opts=self._k8s,
+            opts=self._after([cluster.keda_release]),
         )
         for process in DEPLOYMENTS:
             if process.kind == "api":
@@ -351,7 +352,7 @@ class AppDeployment(pulumi.ComponentResource):
                 kind="ScaledObject",
                 metadata=self._meta(process.name, args.release),
                 spec=workloads.scaled_object_spec(process.name, scaling, triggers),
-                opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[auth])),
+                opts=self._after([cluster.keda_release, auth]),
             )
 
     def _network_policies(self, name: str, args: AppArgs, network: NetworkLike, vpc_endpoints: bool) -> None:

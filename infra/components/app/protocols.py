@@ -23,6 +23,14 @@ class ClusterLike(Protocol):
     kubernetes_version: str
     keda_role: aws.iam.Role
 
+    @property
+    def keda_release(self) -> pulumi.Resource:
+        """What installs the keda.sh CRDs: ScaledObjects and TriggerAuthentications wait for it."""
+
+    @property
+    def lb_controller_release(self) -> pulumi.Resource:
+        """What installs the TargetGroupBinding CRD and webhook."""
+
     def service_account_role(
         self,
         name: str,

@@ -255,7 +255,11 @@ def cpu_trigger(target: int) -> dict[str, Any]:
 def kafka_trigger(
     *, bootstrap_servers: Any, group: str, topic: str, lag_threshold: int, region: str, auth: str
 ) -> dict[str, Any]:
-    """KEDA's Kafka scaler on a group's lag, authenticated to MSK with IAM (the operator's role)."""
+    """KEDA's Kafka scaler on a group's lag, authenticated to MSK with IAM (the operator's role).
+
+    KEDA 2.17+ spells MSK IAM as SASL/OAUTHBEARER with the ``aws_msk_iam`` token provider;
+    ``sasl: aws_msk_iam`` is a value only the experimental ``apache-kafka`` scaler knows.
+    """
     return {
         "type": "kafka",
         "metadata": {
@@ -264,7 +268,8 @@ def kafka_trigger(
             "topic": topic,
             "lagThreshold": str(lag_threshold),
             "offsetResetPolicy": "earliest",
-            "sasl": "aws_msk_iam",
+            "sasl": "oauthbearer",
+            "saslTokenProvider": "aws_msk_iam",
             "tls": "enable",
             "awsRegion": region,
         },

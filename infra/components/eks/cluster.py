@@ -47,6 +47,10 @@ class EksCluster(pulumi.ComponentResource):
     lb_controller_role: aws.iam.Role
     autoscaler_role: aws.iam.Role
     vpc_cni_role: aws.iam.Role
+    keda_release: k8s.helm.v3.Release
+    """KEDA (CRDs ScaledObject, TriggerAuthentication): custom resources of keda.sh wait for it."""
+    lb_controller_release: k8s.helm.v3.Release
+    """The Load Balancer Controller (CRD TargetGroupBinding and its webhook): elbv2.k8s.aws waits for it."""
 
     def __init__(
         self,
@@ -191,7 +195,7 @@ class EksCluster(pulumi.ComponentResource):
         coredns = addons.eks_addon(
             name, "coredns", cluster=cluster, args=args, opts=pulumi.ResourceOptions(parent=cluster, depends_on=[group])
         )
-        roles = addons.helm_releases(
+        roles, releases = addons.helm_releases(
             name,
             args=args,
             cluster_name=self.cluster_name,
@@ -207,6 +211,8 @@ class EksCluster(pulumi.ComponentResource):
         self.lb_controller_role = roles["aws-load-balancer-controller"]
         self.autoscaler_role = roles["cluster-autoscaler"]
         self.keda_role = roles["keda"]
+        self.keda_release = releases["keda"]
+        self.lb_controller_release = releases["aws-load-balancer-controller"]
 
         self.register_outputs(
             {
