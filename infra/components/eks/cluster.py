@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components.eks import addons, nodes
 from infra.components.eks.args import EksArgs
+from infra.components.eks.autoscaling_role import autoscaling_service_linked_role
 from infra.components.eks.irsa import service_account_role
 from infra.components.eks.kubeconfig import kubeconfig
 from infra.components.eks.policies import (
@@ -59,8 +60,11 @@ class EksCluster(pulumi.ComponentResource):
         *,
         network: Network,
         cluster_name: str | None = None,
+        owner_tags: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``owner_tags``: the stack's default tags, by which it recognises an Auto Scaling
+        service-linked role it created itself (see ``autoscaling_role.stack_owns_role``)."""
         super().__init__("webscale:index:EksCluster", name, None, opts)
         self.cluster_name = cluster_name or stack_name()
         self.kubernetes_version = args.kubernetes_version
@@ -172,12 +176,17 @@ class EksCluster(pulumi.ComponentResource):
         ]
         node_role, node_policies = nodes.node_role(name, partition=partition, parent=self)
         self.node_role_arn = node_role.arn
+        account_id = aws.get_caller_identity(opts=invoke).account_id
+        autoscaling_role, autoscaling_role_created = autoscaling_service_linked_role(
+            name, partition=partition, account_id=account_id, owner_tags=owner_tags or {}, parent=self
+        )
         disk_key = encryption_key(
             f"{name}-node-disks",
             description=f"Encrypts the root volumes of the nodes of {self.cluster_name}",
             alias=stack_name("eks-node-disks"),
             parent=self,
-            service_linked_roles=("autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",),
+            service_linked_role_arns=(autoscaling_role,),
+            depends_on=autoscaling_role_created,
         )
         template = nodes.launch_template(
             name, args.nodes, node_security_group_id=node_sg.id, disk_key_arn=disk_key.arn, parent=self
@@ -201,7 +210,7 @@ class EksCluster(pulumi.ComponentResource):
             cluster_name=self.cluster_name,
             region=region,
             partition=partition,
-            account_id=aws.get_caller_identity(opts=invoke).account_id,
+            account_id=account_id,
             vpc_id=network.vpc_id,
             role_for=self.service_account_role,
             provider=self.provider,
