@@ -107,7 +107,12 @@ def _run_in_context(
 ) -> StackRun:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = OfflineMocks(region)
+    options = {
+        k.split(":", 1)[1]: json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v
+        for k, v in config.items()
+        if k.startswith("offline:")
+    }
+    mocks = OfflineMocks(region, options)
     exports: dict[str, Any] = {}
     try:
         # AWS managed policies (AmazonEKSClusterPolicy...) exist in AWS, so they must in moto too.

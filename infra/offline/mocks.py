@@ -69,8 +69,9 @@ def _provider_tags(inputs: dict[str, Any]) -> dict[str, str]:
 class OfflineMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes from moto, recording every resource."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, options: dict[str, Any] | None = None) -> None:
         self.region = region
+        self.options = options or {}
         self.resources: list[Resource] = []
         self.errors: list[str] = []
         self.secrets: set[str] = set()
@@ -99,7 +100,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
             self.errors.append(message)
             raise OfflineError(message)
         with self._lock:
-            return answer(_unwrap_secrets(args.args, self.secrets), self.region), []
+            try:
+                return answer(_unwrap_secrets(args.args, self.secrets), self.region), []
+            except (ClientError, BotoCoreError, KeyError, ValueError) as err:
+                message = f"invoke {args.token} failed: {type(err).__name__}: {err}"
+                self.errors.append(message)
+                raise OfflineError(message) from err
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         request, urn = self._request.current
@@ -152,6 +158,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
             tags=tags,
             lookup=self.lookup,
             find=self.find,
+            options=self.options,
             upstream=self._upstream(record),
         )
         base = dict(record.inputs)

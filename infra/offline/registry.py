@@ -43,6 +43,8 @@ class Ctx:
     """``lookup(type, id)`` returns the outputs of an earlier resource, for cross-references."""
     find: Callable[[str], list[dict[str, Any]]] = field(repr=False)
     """``find(type)`` returns the outputs of every earlier resource of that type."""
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The run's ``offline:`` configuration (what an earlier deploy left, such as pushed images)."""
     upstream: Mapping[str, Upstream] = field(default_factory=dict, repr=False)
     """Every resource this one waits for, directly or transitively, by URN."""
 

@@ -344,11 +344,10 @@ def test_worker_max_replicas_above_the_partitions_names_both_keys():
     ), found
 
 
-def test_image_is_required_when_the_app_section_is_present():
+def test_image_is_optional_so_a_first_deploy_can_create_the_repository_alone():
     config = {**load_stack_config("staging"), "webscale:app": {}}
-    with pytest.raises(SettingsError) as caught:
-        load_settings(config, project="webscale", stack="test")
-    assert "webscale:app.image: is required" in caught.value.problems
+    app = load_settings(config, project="webscale", stack="test").app
+    assert app is not None and app.image is None
 
 
 def test_grace_period_shorter_than_the_alb_deregistration_delay_names_both_keys():

@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 from infra.components.app import iam, workloads
 from infra.components.app.args import AppArgs
 from infra.components.app.config import app_environment
-from infra.components.app.ecr import image_reference, image_repository
+from infra.components.app.ecr import image_repository, pushed_image
 from infra.components.app.network_policies import ANYWHERE, policies
 from infra.components.app.processes import API_PORT, DEPLOYMENTS, JOBS, PROCESSES, Process
 from infra.components.app.protocols import CacheLike, ClusterLike, DatabaseLike, EdgeLike, KafkaLike, NetworkLike
@@ -84,7 +84,19 @@ class AppDeployment(pulumi.ComponentResource):
 
         repo = image_repository(f"{name}-images", args.ecr, parent=self)
         self.repository_url = repo.repository_url
-        self.image = repo.repository_url.apply(lambda url: image_reference(url, args.image))
+        self.role_arns = {}
+        if args.image is None:
+            # The first deploy: nothing can be pulled from a repository this run creates.
+            pulumi.log.warn(
+                "webscale:app.image is not set: the app's repository is created and nothing runs yet. "
+                "Push an image to appRepositoryUrl, set webscale:app.image to its tag or digest, deploy again.",
+                resource=self,
+            )
+            self.image = pulumi.Output.from_input("")
+            self.register_outputs({"namespace": self.namespace, "repository_url": self.repository_url})
+            return
+        # Every pod waits for ECR to confirm the image: a missing one fails here, naming it.
+        self.image = pushed_image(repo, args.image, parent=self)
 
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -119,7 +131,6 @@ class AppDeployment(pulumi.ComponentResource):
                 raise ValueError(f"process {process.name} would get an empty policy")
             return json.dumps(document)
 
-        self.role_arns = {}
         self._needs: dict[str, list[pulumi.Resource]] = {}
         """What a process's pods need before they start: its account, its permissions, its config."""
         for process in PROCESSES:

@@ -16,7 +16,7 @@ import kubernetes_validate
 from kubernetes_validate.utils import SchemaNotFoundError
 from kubernetes_validate.utils import ValidationError as SchemaError
 
-from infra.offline import custom_resources
+from infra.offline import custom_resources, readiness
 from infra.offline.registry import Created, Ctx, translator_for_prefix
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -97,6 +97,7 @@ def kubernetes_object(ctx: Ctx) -> Created:
         note = custom_resources.validate(ctx, obj, describe(obj))
     else:
         note = validate(obj, version)
+        readiness.check(ctx, obj, describe(obj))
     namespace = metadata.get("namespace")
     return Created(
         f"{namespace}/{metadata['name']}" if namespace else metadata["name"],
