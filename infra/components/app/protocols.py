@@ -50,6 +50,8 @@ class DatabaseLike(Protocol):
     primary_resource_id: pulumi.Output[str]
     replica_resource_ids: list[pulumi.Output[str]]
     iam_database_user: str
+    master_user_secret_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
 
 
 class CacheLike(Protocol):

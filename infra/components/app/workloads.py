@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.components.app.args import ApiArgs, AppArgs, JobArgs, Resources, WorkerArgs, _Scaled
-from infra.components.app.processes import API_PORT, Process
+from infra.components.app.processes import API_PORT, TOPICS, Process, dlq
 
 UID = 10001
 """A high UID/GID no image user or host user has (checkov CKV_K8S_40 wants >= 10000)."""
@@ -150,6 +150,27 @@ def workload_annotations(image_is_digest: bool) -> dict[str, str]:
     if not image_is_digest:
         reasons.append(TAG_SKIP)
     return skips(*reasons)
+
+
+CREATES_DATABASE_LOGINS = "webscale.io/creates-database-logins"
+CREATES_KAFKA_TOPICS = "webscale.io/creates-kafka-topics"
+NEEDS_KAFKA_TOPICS = "webscale.io/needs-kafka-topics"
+
+
+def readiness_annotations(process: Process, db_user: str) -> dict[str, str]:
+    """What a workload creates for others, and the topics it needs, for the offline engine's
+    readiness rule (a workload must wait for what creates the login, topics and secrets it uses).
+    The database login a pod needs is read from its configuration; topics are not, so they are
+    declared here, from the process table."""
+    out: dict[str, str] = {}
+    if process.creates_database_login:
+        out[CREATES_DATABASE_LOGINS] = db_user
+    if process.creates_topics:
+        out[CREATES_KAFKA_TOPICS] = ",".join(name for t in TOPICS for name in (t, dlq(t)))
+    needed = [*process.consumes, *process.produces]
+    if needed and not process.creates_topics:
+        out[NEEDS_KAFKA_TOPICS] = ",".join(needed)
+    return out
 
 
 def deployment_spec(process: Process, args: AppArgs, *, image: Any, config_maps: list[str]) -> dict[str, Any]:
