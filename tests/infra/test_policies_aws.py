@@ -157,7 +157,7 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
     ("ec2-15-no-public-ip-on-launch", ec2.SUBNET, {"mapPublicIpOnLaunch": True}, "not tagged tier=public"),
     ("kms-4-key-rotation-enabled", kms.KEY, {"enableKeyRotation": DELETE}, "rotation is off"),
     (
-        "kms-service-linked-role-is-principal",
+        "wskms-1-service-linked-role-is-principal",
         kms.KEY,
         {
             "policy": json.dumps(

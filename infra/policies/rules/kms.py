@@ -60,8 +60,8 @@ POLICIES = [
         why="Applies to symmetric encryption keys, the only kind KMS rotates automatically.",
     ),
     resource_rule(
-        "kms-service-linked-role-is-principal",
-        Control("KMS.SLR", "A key used by a service through its service-linked role names that role", BASELINE),
+        "wskms-1-service-linked-role-is-principal",
+        Control("WSKMS.1", "A key used by a service through its service-linked role names that role", BASELINE),
         [KEY],
         service_linked_principal_problems,
         "name the service-linked role's ARN as the statement's Principal (AWS's key policy for EBS encryption "
