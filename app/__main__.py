@@ -13,6 +13,7 @@ PROCESSES = {
     "inventory": "app.pipeline.inventory",
     "notification": "app.pipeline.notification",
     "fulfillment": "app.pipeline.fulfillment",
+    "bootstrap-db": "app.store.bootstrap",
     "migrate": "app.store.migrate",
     "topics": "app.pipeline.topics",
 }

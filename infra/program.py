@@ -26,7 +26,14 @@ def main() -> None:
 
     cluster_name = stack_name()
     network = Network("network", settings.network, cluster_name=cluster_name, opts=opts)
-    eks = EksCluster("eks", settings.eks, network=network, cluster_name=cluster_name, opts=opts)
+    eks = EksCluster(
+        "eks",
+        settings.eks,
+        network=network,
+        cluster_name=cluster_name,
+        owner_tags={k: settings.default_tags()[k] for k in ("project", "environment", "managed-by")},
+        opts=opts,
+    )
 
     # CloudFront's certificate and WAF web ACL exist only in us-east-1; same default tags.
     us_east_1 = aws.Provider("aws-us-east-1", region="us-east-1", default_tags={"tags": settings.default_tags()})

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = 2.0
     db_reader_down_seconds: float = 5.0
     """How long a replica that failed to connect is skipped before it is tried again."""
+    db_master_secret_arn: str | None = None
+    """Secrets Manager ARN of the master credentials (JSON username/password). Read only by
+    bootstrap-db, which creates the app's login; no other process gets it."""
     aws_region: str | None = None
     """Needed by every IAM mode (token signing is regional)."""
 

@@ -92,6 +92,8 @@ class PostgresDatabase(pulumi.ComponentResource):
     replica_resource_ids: list[pulumi.Output[str]]
     iam_database_user: str
     master_user_secret_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+    """The KMS key of the storage and of the master secret: reading the secret needs kms:Decrypt on it."""
 
     def __init__(
         self,
@@ -225,6 +227,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.primary_resource_id = primary.resource_id
         self.replica_resource_ids = [r.resource_id for r in replicas]
         self.iam_database_user = args.iam_database_user
+        self.key_arn = key.arn
         self.master_user_secret_arn = (
             primary.master_user_secrets.apply(lambda s: s[0].secret_arn or "") if secret_arn is None else secret_arn
         )
@@ -239,6 +242,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                 "replica_resource_ids": self.replica_resource_ids,
                 "iam_database_user": self.iam_database_user,
                 "master_user_secret_arn": self.master_user_secret_arn,
+                "key_arn": self.key_arn,
             }
         )
 

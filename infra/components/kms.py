@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -15,15 +16,15 @@ def key_policy(
     *,
     service_principals: tuple[str, ...] = (),
     logs_region: str | None = None,
-    service_linked_roles: tuple[str, ...] = (),
+    service_linked_role_arns: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The account administers the key; named AWS services may use it.
 
     ``logs_region`` lets CloudWatch Logs in that region encrypt log groups of this
     account, scoped by the encryption context AWS sends for log groups.
-    ``service_linked_roles`` (``autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling``)
-    may use the key and grant it to the AWS resources they create: EC2 Auto Scaling
-    needs this to launch instances whose EBS volumes the key encrypts.
+    ``service_linked_role_arns`` (the Auto Scaling role's ARN) may use the key and grant it
+    to the AWS resources they create: EC2 Auto Scaling needs this to launch instances whose
+    EBS volumes the key encrypts.
     """
     statements: list[dict[str, Any]] = [
         {
@@ -60,29 +61,27 @@ def key_policy(
                 },
             }
         )
-    if service_linked_roles:
-        roles = sorted(f"arn:{partition}:iam::{account_id}:role/aws-service-role/{r}" for r in service_linked_roles)
-        # Named through a condition, not as principals: KMS rejects a policy whose principal
-        # does not exist yet, and a new account has no Auto Scaling service-linked role until
-        # its first Auto Scaling group (the node group, created after this key).
-        account = {"AWS": f"arn:{partition}:iam::{account_id}:root"}
-        is_role = {"ArnEquals": {"aws:PrincipalArn": roles}}
+    if service_linked_role_arns:
+        # Named as principals, as AWS's key policy for EBS encryption with Auto Scaling does:
+        # an account-root principal only delegates to IAM policies, and a service-linked
+        # role's AWS-managed policy grants nothing on customer managed keys. KMS rejects a
+        # principal that does not exist yet, so the key must wait for the roles.
+        roles = {"AWS": sorted(service_linked_role_arns)}
         statements += [
             {
                 "Sid": "ServiceLinkedRolesUseKey",
                 "Effect": "Allow",
-                "Principal": account,
+                "Principal": roles,
                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
                 "Resource": "*",
-                "Condition": is_role,
             },
             {
                 "Sid": "ServiceLinkedRolesGrantToAwsResources",
                 "Effect": "Allow",
-                "Principal": account,
+                "Principal": roles,
                 "Action": "kms:CreateGrant",
                 "Resource": "*",
-                "Condition": {**is_role, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
             },
         ]
     return {"Version": "2012-10-17", "Statement": statements}
@@ -96,10 +95,14 @@ def encryption_key(
     parent: pulumi.Resource,
     service_principals: tuple[str, ...] = (),
     for_logs: bool = False,
-    service_linked_roles: tuple[str, ...] = (),
+    service_linked_role_arns: tuple[str, ...] = (),
+    depends_on: Sequence[pulumi.Resource] = (),
     protect: bool = False,
 ) -> aws.kms.Key:
-    """A symmetric key with yearly rotation and an alias, as a child of ``parent``."""
+    """A symmetric key with yearly rotation and an alias, as a child of ``parent``.
+
+    ``depends_on``: what must exist before the policy is written (the principals it names).
+    """
     opts = pulumi.InvokeOptions(parent=parent)
     identity = aws.get_caller_identity(opts=opts)
     partition = aws.get_partition(opts=opts).partition
@@ -115,10 +118,10 @@ def encryption_key(
                 partition,
                 service_principals=service_principals,
                 logs_region=region if for_logs else None,
-                service_linked_roles=service_linked_roles,
+                service_linked_role_arns=service_linked_role_arns,
             )
         ),
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(depends_on)),
     )
     aws.kms.Alias(
         f"{name}-alias", name=f"alias/{alias}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=key)

@@ -11,7 +11,7 @@ import contextvars
 import json
 import os
 import runpy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,12 +78,19 @@ def _fake_aws_environment(region: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, program: Path = PROGRAM) -> StackRun:
+def run_stack(
+    stack: str,
+    config_overrides: Mapping[str, Any] | None = None,
+    program: Path = PROGRAM,
+    account: Callable[[], None] | None = None,
+) -> StackRun:
     """Run the stack program for ``stack`` offline and return its resource graph.
 
     ``config_overrides`` replaces individual config keys (``"webscale:network"``), or removes
-    them where the value is None, which tests use to try bad values; ``program`` lets the engine's own tests run a small
-    program of theirs instead of the stack's. Raises :class:`OfflineError` naming every
+    them where the value is None, which tests use to try bad values; ``program`` lets the engine's
+    own tests run a small program of theirs instead of the stack's; ``account`` runs inside moto
+    before the program, to give the account what an older account already has (a service-linked
+    role). Raises :class:`OfflineError` naming every
     resource that moto rejected, or the settings error when the configuration is invalid.
     """
     merged = {**load_stack_config(stack), **(config_overrides or {})}
@@ -92,17 +99,26 @@ def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, pro
     if not region:
         raise OfflineError(f"stacks/Pulumi.{stack}.yaml sets no aws:region")
     # A fresh context isolates the Pulumi runtime's globals (root resource, config) per run.
-    return contextvars.Context().run(_run_in_context, stack, config, region, program)
+    return contextvars.Context().run(_run_in_context, stack, config, region, program, account)
 
 
-def _run_in_context(stack: str, config: dict[str, Any], region: str, program_path: Path) -> StackRun:
+def _run_in_context(
+    stack: str, config: dict[str, Any], region: str, program_path: Path, account: Callable[[], None] | None
+) -> StackRun:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = OfflineMocks(region)
+    options = {
+        k.split(":", 1)[1]: json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v
+        for k, v in config.items()
+        if k.startswith("offline:")
+    }
+    mocks = OfflineMocks(region, options)
     exports: dict[str, Any] = {}
     try:
         # AWS managed policies (AmazonEKSClusterPolicy...) exist in AWS, so they must in moto too.
         with _fake_aws_environment(region), mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+            if account is not None:
+                account()
             pulumi.runtime.set_all_config({k: _encode(v) for k, v in config.items()}, [])
             pulumi.runtime.set_mocks(
                 mocks, project=project_name(), stack=stack, preview=False, monitor=RecordingMonitor(mocks)

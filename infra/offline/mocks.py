@@ -69,8 +69,9 @@ def _provider_tags(inputs: dict[str, Any]) -> dict[str, str]:
 class OfflineMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes from moto, recording every resource."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, options: dict[str, Any] | None = None) -> None:
         self.region = region
+        self.options = options or {}
         self.resources: list[Resource] = []
         self.errors: list[str] = []
         self.secrets: set[str] = set()
@@ -99,7 +100,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
             self.errors.append(message)
             raise OfflineError(message)
         with self._lock:
-            return answer(_unwrap_secrets(args.args, self.secrets), self.region), []
+            try:
+                return answer(_unwrap_secrets(args.args, self.secrets), self.region), []
+            except (ClientError, BotoCoreError, KeyError, ValueError) as err:
+                message = f"invoke {args.token} failed: {type(err).__name__}: {err}"
+                self.errors.append(message)
+                raise OfflineError(message) from err
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         request, urn = self._request.current
@@ -152,6 +158,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
             tags=tags,
             lookup=self.lookup,
             find=self.find,
+            options=self.options,
+            upstream=self._upstream(record),
         )
         base = dict(record.inputs)
         if is_taggable(record.type):
@@ -174,6 +182,19 @@ class OfflineMocks(pulumi.runtime.Mocks):
             {"arn": ctx.arn(record.type.split(":")[1].split("/")[0], id_)} if record.type.startswith("aws:") else {}
         )
         return id_, {**base, **outputs, **synth.outputs(ctx), "id": id_}
+
+    def _upstream(self, record: Resource) -> dict[str, registry.Upstream]:
+        """Everything ``record`` waits for: its dependencies, theirs, and so on."""
+        seen: dict[str, registry.Upstream] = {}
+        todo = list(record.dependencies)
+        while todo:
+            urn = todo.pop()
+            found = self._by_urn.get(urn)
+            if urn in seen or found is None:
+                continue
+            seen[urn] = registry.Upstream(found.urn, found.type, found.name, found.outputs)
+            todo += found.dependencies
+        return seen
 
     def _region_of(self, record: Resource) -> str:
         """Where the resource lives: its own ``region`` input, else its provider's, else the stack's."""

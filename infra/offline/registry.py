@@ -18,6 +18,16 @@ import boto3
 ACCOUNT_ID = "123456789012"  # moto's default account
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """A resource another one depends on: enough to judge ordering rules."""
+
+    urn: str
+    type: str
+    name: str
+    outputs: Mapping[str, Any]
+
+
 @dataclass
 class Ctx:
     """What a translator knows about the resource it is creating."""
@@ -33,6 +43,14 @@ class Ctx:
     """``lookup(type, id)`` returns the outputs of an earlier resource, for cross-references."""
     find: Callable[[str], list[dict[str, Any]]] = field(repr=False)
     """``find(type)`` returns the outputs of every earlier resource of that type."""
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The run's ``offline:`` configuration (what an earlier deploy left, such as pushed images)."""
+    upstream: Mapping[str, Upstream] = field(default_factory=dict, repr=False)
+    """Every resource this one waits for, directly or transitively, by URN."""
+
+    def waits_for(self, type_: str) -> list[Upstream]:
+        """The resources of ``type_`` this one waits for (directly or transitively)."""
+        return [u for u in self.upstream.values() if u.type == type_]
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=self.region)

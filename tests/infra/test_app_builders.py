@@ -27,8 +27,18 @@ CACHE = (
 )
 
 
+MASTER_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1-AbCdEf"
+DB_KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
+
+
 def policy_of(process: str) -> dict[str, Any] | None:
-    return iam.process_policy(BY_NAME[process], db_user_arns=DB_USERS, cache_arns=CACHE, kafka_cluster_arn=CLUSTER)
+    return iam.process_policy(
+        BY_NAME[process],
+        db_user_arns=DB_USERS,
+        cache_arns=CACHE,
+        kafka_cluster_arn=CLUSTER,
+        master_secret=(MASTER_SECRET, DB_KEY, "eu-west-1"),
+    )
 
 
 def allowed(policy: dict[str, Any] | None) -> dict[str, set[str]]:
@@ -104,6 +114,8 @@ def test_rds_db_user_arns_name_every_instance_and_the_iam_user():
         ),
         ("api", {"rds-db:connect": set(DB_USERS), "elasticache:Connect": set(CACHE)}),
         ("migrate", {"rds-db:connect": set(DB_USERS)}),
+        # The master logs in with its password: the job reads the secret, and needs no IAM login.
+        ("bootstrap-db", {"secretsmanager:GetSecretValue": {MASTER_SECRET}, "kms:Decrypt": {DB_KEY}}),
         (
             "topics",
             {
@@ -181,6 +193,7 @@ def test_network_policies_deny_by_default_and_open_only_what_each_process_needs(
         "inventory": [443, 5432, 6379, 9098],
         "notification": [443, 5432, 6379, 9098],
         "fulfillment": [443, 5432, 6379, 9098],
+        "bootstrap-db": [443, 5432],  # Secrets Manager (443), then the master login
         "migrate": [443, 5432],
         "topics": [443, 9098],
     }
@@ -212,7 +225,8 @@ def test_worker_triggers_watch_the_own_group_on_each_consumed_topic_and_cpu():
         ("kafka", "inventory", "payments"),
         ("cpu", None, None),
     ]
-    assert triggers[0]["metadata"]["sasl"] == "aws_msk_iam" and triggers[0]["metadata"]["tls"] == "enable"
+    meta = triggers[0]["metadata"]
+    assert (meta["sasl"], meta["saslTokenProvider"], meta["tls"]) == ("oauthbearer", "aws_msk_iam", "enable")
 
 
 # -- config, image, ECR ---------------------------------------------------------------------
@@ -343,11 +357,10 @@ def test_worker_max_replicas_above_the_partitions_names_both_keys():
     ), found
 
 
-def test_image_is_required_when_the_app_section_is_present():
+def test_image_is_optional_so_a_first_deploy_can_create_the_repository_alone():
     config = {**load_stack_config("staging"), "webscale:app": {}}
-    with pytest.raises(SettingsError) as caught:
-        load_settings(config, project="webscale", stack="test")
-    assert "webscale:app.image: is required" in caught.value.problems
+    app = load_settings(config, project="webscale", stack="test").app
+    assert app is not None and app.image is None
 
 
 def test_grace_period_shorter_than_the_alb_deregistration_delay_names_both_keys():

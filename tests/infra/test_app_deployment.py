@@ -89,7 +89,8 @@ def test_workers_scale_on_their_own_consumer_group_and_topic(each_stack: StackRu
         ], p.name
         for t in kafka:
             assert t["metadata"]["bootstrapServers"] == brokers
-            assert (t["metadata"]["sasl"], t["metadata"]["tls"]) == ("aws_msk_iam", "enable")
+            meta = t["metadata"]
+            assert (meta["sasl"], meta["saslTokenProvider"], meta["tls"]) == ("oauthbearer", "aws_msk_iam", "enable")
             assert t["metadata"]["awsRegion"] == each_stack.region
             assert t["authenticationRef"] == {"name": "msk-iam"}
         assert {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}} in spec["triggers"]
@@ -141,7 +142,7 @@ def test_every_long_running_container_has_http_probes(each_stack: StackRun):
 
 def test_every_pod_and_container_is_restricted(each_stack: StackRun):
     found = pods(each_stack)
-    assert len(found) == 8, sorted(found)
+    assert len(found) == 9, sorted(found)
     for where, pod in found.items():
         sc = pod["securityContext"]
         assert sc["runAsNonRoot"] is True and sc["runAsUser"] >= 10000, where
@@ -171,7 +172,7 @@ def test_api_pods_spread_over_zones_and_outlive_the_alb_deregistration(each_stac
 def test_jobs_are_bounded_and_run_before_the_deployments(each_stack: StackRun):
     jobs = {r.inputs["metadata"]["name"]: r for r in k8s_resources(each_stack) if r.type.endswith(":Job")}
     release = settings_of(each_stack).app.release  # type: ignore[union-attr]
-    assert sorted(jobs) == [f"migrate-{release}", f"topics-{release}"]
+    assert sorted(jobs) == [f"bootstrap-db-{release}", f"migrate-{release}", f"topics-{release}"]
     for name, job in jobs.items():
         spec = job.inputs["spec"]
         assert spec["backoffLimit"] >= 1 and spec["ttlSecondsAfterFinished"] > 0, name
@@ -210,7 +211,10 @@ def test_each_process_has_its_own_service_account_and_role(each_stack: StackRun)
     assert sorted(roles) == sorted(p.name for p in PROCESSES)
     assert len({r.urn for r in roles.values()}) == len(roles), "two service accounts share a role"
     for name, pod in pods(each_stack).items():
-        assert pod["serviceAccountName"] == name.split()[1].split("-")[0], name
+        kind, workload = name.split()
+        release = settings_of(each_stack).app.release  # type: ignore[union-attr]
+        expected = workload if kind == "Deployment" else workload.removesuffix(f"-{release}")
+        assert pod["serviceAccountName"] == expected, name
 
 
 def test_irsa_trust_names_exactly_its_own_service_account(each_stack: StackRun):
@@ -261,6 +265,41 @@ def test_keda_operator_may_read_the_worker_groups_lag(each_stack: StackRun):
     assert policy["role"] in {r.id for r in keda_roles}
 
 
+# -- the database login ------------------------------------------------------------------------
+def test_migrate_and_topics_wait_for_the_login_bootstrap(each_stack: StackRun):
+    release = settings_of(each_stack).app.release  # type: ignore[union-attr]
+    jobs = {r.inputs["metadata"]["name"]: r for r in k8s_resources(each_stack) if r.type.endswith(":Job")}
+    bootstrap = jobs[f"bootstrap-db-{release}"]
+    for job in (f"migrate-{release}", f"topics-{release}"):
+        assert bootstrap.urn in jobs[job].dependencies, f"{job} may start before the app's login exists"
+    user = settings_of(each_stack).database.iam_database_user
+    assert bootstrap.inputs["metadata"]["annotations"]["webscale.io/creates-database-logins"] == user
+
+
+def test_only_the_bootstrap_job_may_read_the_master_secret(each_stack: StackRun):
+    [db] = [r for r in each_stack.resources if r.type == "webscale:index:PostgresDatabase"]
+    primary = next(r for r in each_stack.of_type("aws:rds/instance:Instance") if not r.inputs.get("replicateSourceDb"))
+    managed = primary.get("masterUserSecrets") or []
+    own = [s["arn"] for s in each_stack.children(db, "aws:secretsmanager/secret:Secret")]
+    secret_arn = managed[0]["secretArn"] if managed else own[0]
+    roles = roles_by_service_account(each_stack)
+    [policy] = inline_policies(each_stack, roles["bootstrap-db"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(by_sid) == {"ReadMasterSecret", "DecryptMasterSecret"}, "bootstrap-db may do more than read the secret"
+    assert by_sid["ReadMasterSecret"]["Action"] == "secretsmanager:GetSecretValue"
+    assert by_sid["ReadMasterSecret"]["Resource"] == secret_arn
+    assert by_sid["DecryptMasterSecret"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"secretsmanager.{each_stack.region}.amazonaws.com"}
+    }
+    for sa, role in roles.items():
+        if sa != "bootstrap-db":
+            for p in inline_policies(each_stack, role):
+                assert "secretsmanager" not in json.dumps(p), f"{sa} may touch Secrets Manager"
+    config = objects(each_stack, "ConfigMap")
+    assert config["app-bootstrap"]["data"] == {"APP_DB_MASTER_SECRET_ARN": secret_arn}
+    assert "APP_DB_MASTER_SECRET_ARN" not in config["app-config"]["data"]
+
+
 # -- configuration and secrets ----------------------------------------------------------------
 def test_config_map_carries_the_components_endpoints(each_stack: StackRun):
     data = objects(each_stack, "ConfigMap")["app-config"]["data"]
@@ -284,11 +323,19 @@ def _strings(value: Any, path: str = "") -> list[tuple[str, str]]:
     return [(path, value)] if isinstance(value, str) else []
 
 
+MASTER_SECRET_REFERENCE = ".data.APP_DB_MASTER_SECRET_ARN"
+"""The one place the word may appear: bootstrap-db's ConfigMap names the master secret's ARN
+(a reference; only that Job's role may read the secret)."""
+
+
 def test_no_secret_and_no_password_in_any_kubernetes_object(each_stack: StackRun):
     objs = k8s_resources(each_stack)
     assert not [r.name for r in objs if r.type == "kubernetes:core/v1:Secret"], "a Kubernetes Secret exists"
     for r in (r for r in objs if r in app_resources(each_stack)):
         for path, text in _strings(r.inputs):
+            if r.inputs["metadata"]["name"] == "app-bootstrap" and path == MASTER_SECRET_REFERENCE:
+                assert text == "APP_DB_MASTER_SECRET_ARN" or text.startswith("arn:aws:secretsmanager:"), text
+                continue
             assert not re.search(r"passw(or)?d|secret", text, re.I) or "secretKeyRef" in path, f"{r.name}{path}: {text}"
             assert not re.search(r"://[^/@\s]+:[^/@\s]+@", text), f"{r.name}{path} has credentials in a URL"
         for path, _ in _strings(r.inputs):
@@ -380,7 +427,19 @@ def test_kubernetes_objects_are_schema_validated_or_flagged(each_stack: StackRun
         if group.startswith(BUILT_IN):
             assert r.note.startswith("validated against the Kubernetes"), f"{r.type} {r.name}: {r.note}"
         else:
-            assert r.note.startswith("not schema-validated"), f"{r.type} {r.name}: {r.note}"
+            assert r.note.endswith("CRD schema (strict)"), f"{r.type} {r.name}: {r.note}"
+
+
+CRD_CHARTS = {"keda.sh": "keda", "elbv2.k8s.aws": "aws-load-balancer-controller"}
+
+
+def test_custom_resources_wait_for_the_release_that_installs_their_crd(each_stack: StackRun):
+    releases = {r.inputs["chart"]: r.urn for r in each_stack.of_type("kubernetes:helm.sh/v3:Release")}
+    custom = [r for r in app_resources(each_stack) if r.type.split(":")[1].split("/")[0] in CRD_CHARTS]
+    assert {r.type.split(":")[-1] for r in custom} == {"ScaledObject", "TriggerAuthentication", "TargetGroupBinding"}
+    for r in custom:
+        chart = CRD_CHARTS[r.type.split(":")[1].split("/")[0]]
+        assert releases[chart] in r.dependencies, f"{r.type} {r.name} does not wait for the {chart} release"
 
 
 @pytest.mark.parametrize("stack", ["dev"])

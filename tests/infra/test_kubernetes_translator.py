@@ -76,10 +76,10 @@ def test_a_wrongly_typed_field_fails_naming_its_path():
         kubernetes_object(ctx("kubernetes:apps/v1:Deployment", deployment(replicas="three")))
 
 
-def test_custom_resources_are_recorded_as_not_schema_validated():
-    scaled = {"metadata": {"name": "worker", "namespace": "shop"}, "spec": {"scaleTargetRef": {"name": "worker"}}}
-    created = kubernetes_object(ctx("kubernetes:keda.sh/v1alpha1:ScaledObject", scaled))
-    assert created.note == "not schema-validated: no schema for keda.sh/v1alpha1 ScaledObject"
+def test_custom_resources_of_an_unknown_group_are_recorded_as_not_schema_validated():
+    pool = {"metadata": {"name": "general"}, "spec": {"template": {}}}
+    created = kubernetes_object(ctx("kubernetes:karpenter.sh/v1:NodePool", pool))
+    assert created.note == "not schema-validated: no schema for karpenter.sh/v1 NodePool"
 
 
 def test_helm_releases_are_recorded_unrendered_with_their_values():

@@ -8,6 +8,7 @@ keeps the table from silently missing (or losing) a rule.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -155,6 +156,32 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
     ("ec2-2-default-sg-no-rules", ec2.DEFAULT_SG, {"ingress": [{"protocol": "-1", "self": True, "fromPort": 0.0, "toPort": 0.0}]}, "1 ingress rule"),
     ("ec2-15-no-public-ip-on-launch", ec2.SUBNET, {"mapPublicIpOnLaunch": True}, "not tagged tier=public"),
     ("kms-4-key-rotation-enabled", kms.KEY, {"enableKeyRotation": DELETE}, "rotation is off"),
+    (
+        "wskms-1-service-linked-role-is-principal",
+        kms.KEY,
+        {
+            "policy": json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Sid": "ServiceLinkedRolesUseKey",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "arn:aws:iam::1:root"},
+                            "Action": "kms:Decrypt",
+                            "Resource": "*",
+                            "Condition": {
+                                "ArnEquals": {
+                                    "aws:PrincipalArn": "arn:aws:iam::1:role/aws-service-role/"
+                                    "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+                                }
+                            },
+                        }
+                    ]
+                }
+            )
+        },
+        "through aws:PrincipalArn on the account root",
+    ),
     ("s3-8-block-public-access", s3.PUBLIC_ACCESS_BLOCK, {"restrictPublicBuckets": False}, "restrictPublicBuckets"),
 ]  # fmt: skip
 

@@ -10,7 +10,12 @@ from infra.naming import physical_name
 from infra.offline.mocks import is_taggable
 from infra.offline.model import StackRun
 
-AWS_FIXED_NAMES = {"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"}  # every VPC's is named "default"
+AWS_FIXED_NAMES = {
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",  # every VPC's is named "default"
+    # One per account, named by IAM; a stack creates it only when its account lacks it, so
+    # two stacks in one account share it (test_autoscaling_role.py).
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole",
+}
 REQUIRED = ("project", "environment", "managed-by", "owner", "cost-center")
 
 

@@ -197,9 +197,11 @@ class EcrArgs(ConfigModel):
 class AppArgs(ConfigModel):
     """``webscale:app``: the sample app on EKS."""
 
-    image: str
-    """The image to run: a tag of the stack's ECR repository, or a ``sha256:`` digest.
-    Required: there is no sensible default, and never ``latest`` (tags are immutable)."""
+    image: str | None = None
+    """The image to run: a tag of the stack's ECR repository, or a ``sha256:`` digest, never
+    ``latest`` (tags are immutable). Default none: the first deploy creates the repository and
+    runs nothing (nothing can be pulled from a repository created in the same run); push an
+    image to it, then set this. Once set, each deploy checks that ECR holds the image."""
     image_platforms: list[Platform] = Field(default_factory=lambda: list(PLATFORMS), min_length=1)
     """The platforms the image is built for (``docker buildx build --platform``, as in the
     README). Default both linux/amd64 and linux/arm64, so x86 and Graviton nodes can run it;
@@ -229,7 +231,9 @@ class AppArgs(ConfigModel):
 
     @field_validator("image")
     @classmethod
-    def _pinned_image(cls, image: str) -> str:
+    def _pinned_image(cls, image: str | None) -> str | None:
+        if image is None:
+            return None
         if not image:
             raise ValueError("must name an image tag or a sha256: digest, not be empty")
         if image.lower() == "latest":
@@ -249,11 +253,13 @@ class AppArgs(ConfigModel):
 
     @property
     def image_is_digest(self) -> bool:
-        return self.image.startswith("sha256:")
+        return bool(self.image and self.image.startswith("sha256:"))
 
     @property
     def release(self) -> str:
         """A DNS-label-safe name of the release (for Job names): the tag, or the digest's first 12."""
+        if self.image is None:
+            raise ValueError("webscale:app.image is not set: there is no release to name")
         if self.image_is_digest:
             return self.image.removeprefix("sha256:")[:12]
         return re.sub(r"[^a-z0-9-]+", "-", self.image.lower()).strip("-")[:40] or "release"

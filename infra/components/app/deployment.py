@@ -22,7 +22,8 @@ import pulumi_kubernetes as k8s
 from infra.components.app import iam, workloads
 from infra.components.app.args import AppArgs
 from infra.components.app.config import app_environment
-from infra.components.app.ecr import image_reference, image_repository
+from infra.components.app.ecr import image_repository, pushed_image
+from infra.components.app.keda import keda_scalers
 from infra.components.app.network_policies import ANYWHERE, policies
 from infra.components.app.processes import API_PORT, DEPLOYMENTS, JOBS, PROCESSES, Process
 from infra.components.app.protocols import CacheLike, ClusterLike, DatabaseLike, EdgeLike, KafkaLike, NetworkLike
@@ -31,8 +32,7 @@ from infra.components.cidr import plan_subnets
 
 CONFIG_MAP = "app-config"
 TOPICS_CONFIG_MAP = "app-topics"
-KAFKA_AUTH = "msk-iam"
-"""The KEDA TriggerAuthentication: the operator's own IRSA role (podIdentity provider aws)."""
+BOOTSTRAP_CONFIG_MAP = "app-bootstrap"
 PSS = "restricted"
 
 
@@ -76,6 +76,7 @@ class AppDeployment(pulumi.ComponentResource):
         topic_env = topic_job_env(kafka.topics)
 
         self.namespace = args.namespace
+        self._db_user = database.iam_database_user
         invoke = pulumi.InvokeOptions(parent=self)
         region = aws.get_region(opts=invoke).region
         account = aws.get_caller_identity(opts=invoke).account_id
@@ -84,7 +85,19 @@ class AppDeployment(pulumi.ComponentResource):
 
         repo = image_repository(f"{name}-images", args.ecr, parent=self)
         self.repository_url = repo.repository_url
-        self.image = repo.repository_url.apply(lambda url: image_reference(url, args.image))
+        self.role_arns = {}
+        if args.image is None:
+            # The first deploy: nothing can be pulled from a repository this run creates.
+            pulumi.log.warn(
+                "webscale:app.image is not set: the app's repository is created and nothing runs yet. "
+                "Push an image to appRepositoryUrl, set webscale:app.image to its tag or digest, deploy again.",
+                resource=self,
+            )
+            self.image = pulumi.Output.from_input("")
+            self.register_outputs({"namespace": self.namespace, "repository_url": self.repository_url})
+            return
+        # Every pod waits for ECR to confirm the image: a missing one fails here, naming it.
+        self.image = pushed_image(repo, args.image, parent=self)
 
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -98,6 +111,8 @@ class AppDeployment(pulumi.ComponentResource):
 
         # Identity: one service account and IRSA role per process type.
         policy_inputs = pulumi.Output.all(
+            database.master_user_secret_arn,
+            database.key_arn,
             database.primary_resource_id,
             *database.replica_resource_ids,
             cache.replication_group_arn,
@@ -107,19 +122,19 @@ class AppDeployment(pulumi.ComponentResource):
         )
 
         def policy_of(process: Process, values: list[str]) -> str:
-            *db_ids, group_arn, user_arn, cluster_arn, cluster_name = values
+            secret_arn, key_arn, *db_ids, group_arn, user_arn, cluster_arn, cluster_name = values
             document = iam.process_policy(
                 process,
                 db_user_arns=iam.rds_db_user_arns(partition, region, account, db_ids, database.iam_database_user),
                 cache_arns=(group_arn, user_arn),
                 kafka_cluster_arn=cluster_arn,
                 kafka_cluster_name=cluster_name,
+                master_secret=(secret_arn, key_arn, region),
             )
             if document is None:
                 raise ValueError(f"process {process.name} would get an empty policy")
             return json.dumps(document)
 
-        self.role_arns = {}
         self._needs: dict[str, list[pulumi.Resource]] = {}
         """What a process's pods need before they start: its account, its permissions, its config."""
         for process in PROCESSES:
@@ -175,13 +190,27 @@ class AppDeployment(pulumi.ComponentResource):
         )
         config = self._config_map(name, CONFIG_MAP, env, args.release)
         topics_config = self._config_map(name, TOPICS_CONFIG_MAP, topic_env, args.release)
+        # Only the login-creating job learns where the master secret is (its role alone may read it).
+        bootstrap_config = self._config_map(
+            name,
+            BOOTSTRAP_CONFIG_MAP,
+            database.master_user_secret_arn.apply(lambda arn: {"APP_DB_MASTER_SECRET_ARN": arn}),
+            args.release,
+        )
         for process in PROCESSES:
-            self._needs[process.name] += [config, topics_config] if process.creates_topics else [config]
+            self._needs[process.name].append(config)
+            if process.creates_topics:
+                self._needs[process.name].append(topics_config)
+            if process.creates_database_login:
+                self._needs[process.name].append(bootstrap_config)
         config_hash = env.apply(lambda data: hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16])
 
         # The release's Jobs run to completion before any Deployment rolls (pulumi-kubernetes
-        # waits for a Job to complete; the Deployments depend on them).
-        jobs = {p.name: self._job(name, p, args) for p in JOBS}
+        # waits for a Job to complete; the Deployments depend on them). The login exists before
+        # any Job configured with it starts (topics reads the same ConfigMap, so it waits too).
+        jobs: dict[str, k8s.batch.v1.Job] = {}
+        for p in JOBS:
+            jobs[p.name] = self._job(name, p, args, after=[] if p.creates_database_login else [jobs["bootstrap-db"]])
 
         self._network_policies(name, args, network, vpc_endpoints)
 
@@ -196,7 +225,15 @@ class AppDeployment(pulumi.ComponentResource):
             )
 
         self._api_traffic(name, args, cluster, edge)
-        self._keda(name, args, kafka, region)
+        keda_scalers(
+            name,
+            args,
+            keda_release=cluster.keda_release,
+            bootstrap_servers=kafka.bootstrap_brokers_iam,
+            region=region,
+            meta=self._meta,
+            after=self._after,
+        )
 
         self.register_outputs(
             {
@@ -247,15 +284,20 @@ class AppDeployment(pulumi.ComponentResource):
             opts=self._k8s,
         )
 
-    def _job(self, name: str, process: Process, args: AppArgs) -> k8s.batch.v1.Job:
-        config_maps = [CONFIG_MAP, TOPICS_CONFIG_MAP] if process.creates_topics else [CONFIG_MAP]
+    def _job(self, name: str, process: Process, args: AppArgs, *, after: Sequence[pulumi.Resource]) -> k8s.batch.v1.Job:
+        config_maps = [CONFIG_MAP]
+        config_maps += [TOPICS_CONFIG_MAP] if process.creates_topics else []
+        config_maps += [BOOTSTRAP_CONFIG_MAP] if process.creates_database_login else []
         return k8s.batch.v1.Job(
             f"{name}-{process.name}",
             # Named for the release: a new image is a new Job, which runs once before the rollout.
             metadata=self._meta(
                 f"{process.name}-{args.release}"[:63].rstrip("-"),
                 args.release,
-                annotations=workloads.workload_annotations(args.image_is_digest),
+                annotations={
+                    **workloads.workload_annotations(args.image_is_digest),
+                    **workloads.readiness_annotations(process, self._db_user),
+                },
             ),
             spec=raw(
                 workloads.job_spec(
@@ -266,7 +308,7 @@ class AppDeployment(pulumi.ComponentResource):
                     release=args.release,
                 )
             ),
-            opts=self._after(self._needs[process.name]),
+            opts=self._after([*self._needs[process.name], *after]),
         )
 
     def _deployment(
@@ -283,7 +325,12 @@ class AppDeployment(pulumi.ComponentResource):
         k8s.apps.v1.Deployment(
             f"{name}-{process.name}",
             metadata=self._meta(
-                process.name, args.release, annotations=workloads.workload_annotations(args.image_is_digest)
+                process.name,
+                args.release,
+                annotations={
+                    **workloads.workload_annotations(args.image_is_digest),
+                    **workloads.readiness_annotations(process, self._db_user),
+                },
             ),
             spec=raw(spec),
             opts=self._after([*self._needs[process.name], *needs]),
@@ -309,7 +356,7 @@ class AppDeployment(pulumi.ComponentResource):
             kind="TargetGroupBinding",
             metadata=self._meta("api", args.release),
             spec=workloads.target_group_binding_spec("api", edge.target_group_arn),
-            opts=self._k8s,
+            opts=self._after([cluster.lb_controller_release]),
         )
         # Pods share the nodes' security group (no security groups for pods), so the ALB is
         # admitted there, on the API port only.
@@ -323,36 +370,6 @@ class AppDeployment(pulumi.ComponentResource):
             description="ALB to the API pods (TargetGroupBinding, target type ip)",
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-    def _keda(self, name: str, args: AppArgs, kafka: KafkaLike, region: str) -> None:
-        auth = k8s.apiextensions.CustomResource(
-            f"{name}-{KAFKA_AUTH}",
-            api_version="keda.sh/v1alpha1",
-            kind="TriggerAuthentication",
-            metadata=self._meta(KAFKA_AUTH, args.release),
-            spec={"podIdentity": {"provider": "aws"}},
-            opts=self._k8s,
-        )
-        for process in DEPLOYMENTS:
-            if process.kind == "api":
-                continue  # the HPA above scales the API; one autoscaler per workload
-            if process.kind == "worker":
-                worker = args.workers.by_name()[process.name]
-                triggers = workloads.worker_triggers(
-                    process, worker, bootstrap_servers=kafka.bootstrap_brokers_iam, region=region, auth=KAFKA_AUTH
-                )
-                scaling: Any = worker
-            else:  # the relay consumes no topic: CPU tracks its publishing work
-                scaling = args.relay
-                triggers = [workloads.cpu_trigger(args.relay.target_cpu_utilization)]
-            k8s.apiextensions.CustomResource(
-                f"{name}-{process.name}-scaler",
-                api_version="keda.sh/v1alpha1",
-                kind="ScaledObject",
-                metadata=self._meta(process.name, args.release),
-                spec=workloads.scaled_object_spec(process.name, scaling, triggers),
-                opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[auth])),
-            )
 
     def _network_policies(self, name: str, args: AppArgs, network: NetworkLike, vpc_endpoints: bool) -> None:
         # The data stores live in the isolated subnets; the same plan the Network used names them.

@@ -76,3 +76,19 @@ def image_repository(name: str, args: EcrArgs, *, parent: pulumi.Resource) -> aw
         opts=pulumi.ResourceOptions(parent=repo),
     )
     return repo
+
+
+def pushed_image(repo: aws.ecr.Repository, image: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The image reference, resolved only once ECR confirms the repository holds ``image``.
+
+    ``aws.ecr.get_image`` fails when the tag or digest was never pushed, so the Jobs and
+    Deployments that take this reference are never created to sit in ImagePullBackOff.
+    """
+    digest = image.startswith("sha256:")
+    found = aws.ecr.get_image_output(
+        repository_name=repo.name,
+        image_digest=image if digest else None,
+        image_tag=None if digest else image,
+        opts=pulumi.InvokeOptions(parent=parent),
+    )
+    return pulumi.Output.all(repo.repository_url, found.image_digest).apply(lambda v: image_reference(v[0], image))

@@ -30,6 +30,25 @@ def rds_connect(db_user_arns: Sequence[str]) -> Statement:
     return {"Sid": "RdsIamConnect", "Effect": "Allow", "Action": "rds-db:connect", "Resource": list(db_user_arns)}
 
 
+def master_secret_read(secret_arn: str, key_arn: str, region: str) -> list[Statement]:
+    """Read one secret, and decrypt with its key only on Secrets Manager's behalf."""
+    return [
+        {
+            "Sid": "ReadMasterSecret",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": secret_arn,
+        },
+        {
+            "Sid": "DecryptMasterSecret",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        },
+    ]
+
+
 def elasticache_connect(replication_group_arn: str, user_arn: str) -> Statement:
     """ElastiCache IAM auth checks both the replication group and the user."""
     return {
@@ -122,10 +141,18 @@ def process_policy(
     cache_arns: tuple[str, str],
     kafka_cluster_arn: str,
     kafka_cluster_name: str | None = None,
+    master_secret: tuple[str, str, str] | None = None,
 ) -> dict[str, Any] | None:
-    """The whole policy of one process's service account; ``None`` when it needs none."""
+    """The whole policy of one process's service account; ``None`` when it needs none.
+
+    ``master_secret``: (secret ARN, key ARN, region), for the process that creates the login.
+    """
     statements: list[Statement] = []
-    if process.uses_database:
+    if process.creates_database_login:
+        if master_secret is None:
+            raise ValueError(f"{process.name} creates the database login and needs the master secret")
+        statements += master_secret_read(*master_secret)
+    elif process.uses_database:
         statements.append(rds_connect(db_user_arns))
     if process.uses_cache:
         statements.append(elasticache_connect(*cache_arns))

@@ -36,6 +36,8 @@ class Process:
     """Topics written (a worker writes only the dead-letter topic of what it consumes;
     its own events go through the outbox and the relay)."""
     creates_topics: bool = False
+    creates_database_login: bool = False
+    """Logs in as the master user (its secret, not an IAM token) to create the app's login."""
 
     @property
     def port(self) -> int | None:
@@ -63,6 +65,7 @@ PROCESSES: tuple[Process, ...] = (
     _worker("inventory", "payments"),
     _worker("notification", "payments"),
     _worker("fulfillment", "inventory"),
+    Process("bootstrap-db", "job", creates_database_login=True),
     Process("migrate", "job"),
     Process("topics", "job", uses_database=False, creates_topics=True),
 )

@@ -23,6 +23,14 @@ class ClusterLike(Protocol):
     kubernetes_version: str
     keda_role: aws.iam.Role
 
+    @property
+    def keda_release(self) -> pulumi.Resource:
+        """What installs the keda.sh CRDs: ScaledObjects and TriggerAuthentications wait for it."""
+
+    @property
+    def lb_controller_release(self) -> pulumi.Resource:
+        """What installs the TargetGroupBinding CRD and webhook."""
+
     def service_account_role(
         self,
         name: str,
@@ -42,6 +50,8 @@ class DatabaseLike(Protocol):
     primary_resource_id: pulumi.Output[str]
     replica_resource_ids: list[pulumi.Output[str]]
     iam_database_user: str
+    master_user_secret_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
 
 
 class CacheLike(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.components.app.args import ApiArgs, AppArgs, JobArgs, Resources, WorkerArgs, _Scaled
-from infra.components.app.processes import API_PORT, Process
+from infra.components.app.processes import API_PORT, TOPICS, Process, dlq
 
 UID = 10001
 """A high UID/GID no image user or host user has (checkov CKV_K8S_40 wants >= 10000)."""
@@ -152,6 +152,27 @@ def workload_annotations(image_is_digest: bool) -> dict[str, str]:
     return skips(*reasons)
 
 
+CREATES_DATABASE_LOGINS = "webscale.io/creates-database-logins"
+CREATES_KAFKA_TOPICS = "webscale.io/creates-kafka-topics"
+NEEDS_KAFKA_TOPICS = "webscale.io/needs-kafka-topics"
+
+
+def readiness_annotations(process: Process, db_user: str) -> dict[str, str]:
+    """What a workload creates for others, and the topics it needs, for the offline engine's
+    readiness rule (a workload must wait for what creates the login, topics and secrets it uses).
+    The database login a pod needs is read from its configuration; topics are not, so they are
+    declared here, from the process table."""
+    out: dict[str, str] = {}
+    if process.creates_database_login:
+        out[CREATES_DATABASE_LOGINS] = db_user
+    if process.creates_topics:
+        out[CREATES_KAFKA_TOPICS] = ",".join(name for t in TOPICS for name in (t, dlq(t)))
+    needed = [*process.consumes, *process.produces]
+    if needed and not process.creates_topics:
+        out[NEEDS_KAFKA_TOPICS] = ",".join(needed)
+    return out
+
+
 def deployment_spec(process: Process, args: AppArgs, *, image: Any, config_maps: list[str]) -> dict[str, Any]:
     """A Deployment with no ``replicas``: its autoscaler (HPA or KEDA) owns the count."""
     scaled = scaling_of(process, args)
@@ -255,7 +276,11 @@ def cpu_trigger(target: int) -> dict[str, Any]:
 def kafka_trigger(
     *, bootstrap_servers: Any, group: str, topic: str, lag_threshold: int, region: str, auth: str
 ) -> dict[str, Any]:
-    """KEDA's Kafka scaler on a group's lag, authenticated to MSK with IAM (the operator's role)."""
+    """KEDA's Kafka scaler on a group's lag, authenticated to MSK with IAM (the operator's role).
+
+    KEDA 2.17+ spells MSK IAM as SASL/OAUTHBEARER with the ``aws_msk_iam`` token provider;
+    ``sasl: aws_msk_iam`` is a value only the experimental ``apache-kafka`` scaler knows.
+    """
     return {
         "type": "kafka",
         "metadata": {
@@ -264,7 +289,8 @@ def kafka_trigger(
             "topic": topic,
             "lagThreshold": str(lag_threshold),
             "offsetResetPolicy": "earliest",
-            "sasl": "aws_msk_iam",
+            "sasl": "oauthbearer",
+            "saslTokenProvider": "aws_msk_iam",
             "tls": "enable",
             "awsRegion": region,
         },

@@ -99,8 +99,13 @@ def helm_releases(
     provider: k8s.Provider,
     depends_on: Sequence[pulumi.Resource],
     parent: pulumi.Resource,
-) -> dict[str, aws.iam.Role]:
-    """Install the controllers; returns their IRSA roles by chart name."""
+) -> tuple[dict[str, aws.iam.Role], dict[str, k8s.helm.v3.Release]]:
+    """Install the controllers; returns their IRSA roles and their releases, by chart name.
+
+    The releases are ``atomic`` (Helm waits until their Deployments, and so their admission
+    webhooks, are ready): a custom resource that depends on the release of its CRD's chart
+    reaches an API server that knows its kind and can admit it.
+    """
     charts = args.charts
     roles = {
         "aws-load-balancer-controller": role_for(
@@ -132,8 +137,10 @@ def helm_releases(
         opts=k8s_opts,
     )
 
+    releases: dict[str, k8s.helm.v3.Release] = {}
+
     def release(chart: str, version: str, namespace: str, values: dict[str, Any], after: list[Any]) -> None:
-        k8s.helm.v3.Release(
+        releases[chart] = k8s.helm.v3.Release(
             f"{name}-{chart}",
             name=chart,
             chart=chart,
@@ -195,4 +202,4 @@ def helm_releases(
         },
         [],
     )
-    return roles
+    return roles, releases

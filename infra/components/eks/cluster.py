@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components.eks import addons, nodes
 from infra.components.eks.args import EksArgs
+from infra.components.eks.autoscaling_role import autoscaling_service_linked_role
 from infra.components.eks.irsa import service_account_role
 from infra.components.eks.kubeconfig import kubeconfig
 from infra.components.eks.policies import (
@@ -47,6 +48,10 @@ class EksCluster(pulumi.ComponentResource):
     lb_controller_role: aws.iam.Role
     autoscaler_role: aws.iam.Role
     vpc_cni_role: aws.iam.Role
+    keda_release: k8s.helm.v3.Release
+    """KEDA (CRDs ScaledObject, TriggerAuthentication): custom resources of keda.sh wait for it."""
+    lb_controller_release: k8s.helm.v3.Release
+    """The Load Balancer Controller (CRD TargetGroupBinding and its webhook): elbv2.k8s.aws waits for it."""
 
     def __init__(
         self,
@@ -55,8 +60,11 @@ class EksCluster(pulumi.ComponentResource):
         *,
         network: Network,
         cluster_name: str | None = None,
+        owner_tags: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``owner_tags``: the stack's default tags, by which it recognises an Auto Scaling
+        service-linked role it created itself (see ``autoscaling_role.stack_owns_role``)."""
         super().__init__("webscale:index:EksCluster", name, None, opts)
         self.cluster_name = cluster_name or stack_name()
         self.kubernetes_version = args.kubernetes_version
@@ -168,12 +176,17 @@ class EksCluster(pulumi.ComponentResource):
         ]
         node_role, node_policies = nodes.node_role(name, partition=partition, parent=self)
         self.node_role_arn = node_role.arn
+        account_id = aws.get_caller_identity(opts=invoke).account_id
+        autoscaling_role, autoscaling_role_created = autoscaling_service_linked_role(
+            name, partition=partition, account_id=account_id, owner_tags=owner_tags or {}, parent=self
+        )
         disk_key = encryption_key(
             f"{name}-node-disks",
             description=f"Encrypts the root volumes of the nodes of {self.cluster_name}",
             alias=stack_name("eks-node-disks"),
             parent=self,
-            service_linked_roles=("autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",),
+            service_linked_role_arns=(autoscaling_role,),
+            depends_on=autoscaling_role_created,
         )
         template = nodes.launch_template(
             name, args.nodes, node_security_group_id=node_sg.id, disk_key_arn=disk_key.arn, parent=self
@@ -191,13 +204,13 @@ class EksCluster(pulumi.ComponentResource):
         coredns = addons.eks_addon(
             name, "coredns", cluster=cluster, args=args, opts=pulumi.ResourceOptions(parent=cluster, depends_on=[group])
         )
-        roles = addons.helm_releases(
+        roles, releases = addons.helm_releases(
             name,
             args=args,
             cluster_name=self.cluster_name,
             region=region,
             partition=partition,
-            account_id=aws.get_caller_identity(opts=invoke).account_id,
+            account_id=account_id,
             vpc_id=network.vpc_id,
             role_for=self.service_account_role,
             provider=self.provider,
@@ -207,6 +220,8 @@ class EksCluster(pulumi.ComponentResource):
         self.lb_controller_role = roles["aws-load-balancer-controller"]
         self.autoscaler_role = roles["cluster-autoscaler"]
         self.keda_role = roles["keda"]
+        self.keda_release = releases["keda"]
+        self.lb_controller_release = releases["aws-load-balancer-controller"]
 
         self.register_outputs(
             {

@@ -77,3 +77,16 @@ def role_policy_attachment(ctx: Ctx) -> Created:
     _ensure_aws_managed_policy(ctx.inputs["policyArn"], ctx.region)
     ctx.client("iam").attach_role_policy(RoleName=ctx.inputs["role"], PolicyArn=ctx.inputs["policyArn"])
     return Created(f"{ctx.inputs['role']}-{ctx.inputs['policyArn'].rsplit('/', 1)[-1]}")
+
+
+@translator("aws:iam/serviceLinkedRole:ServiceLinkedRole")
+def service_linked_role(ctx: Ctx) -> Created:
+    """IAM names the role for the service; a second one for the same service fails, as in IAM."""
+    iam = ctx.client("iam")
+    kwargs = {"AWSServiceName": ctx.inputs["awsServiceName"], "Description": ctx.inputs.get("description", "")}
+    if ctx.inputs.get("customSuffix"):
+        kwargs["CustomSuffix"] = ctx.inputs["customSuffix"]
+    r = iam.create_service_linked_role(**kwargs)["Role"]
+    if ctx.tags:
+        iam.tag_role(RoleName=r["RoleName"], Tags=ctx.tag_list())
+    return Created(r["Arn"], {"arn": r["Arn"], "name": r["RoleName"], "path": r["Path"], "uniqueId": r["RoleId"]})

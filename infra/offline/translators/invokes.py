@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import boto3
@@ -113,3 +114,29 @@ def managed_prefix_list(args: dict[str, Any], region: str) -> dict[str, Any]:
 def canonical_user_id(args: dict[str, Any], region: str) -> dict[str, Any]:
     owner = boto3.client("s3", region_name=region).list_buckets()["Owner"]
     return {"id": owner["ID"], "displayName": owner.get("DisplayName", "")}
+
+
+@invoke("aws:iam/getRoles:getRoles")
+def roles(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """The account's roles under ``pathPrefix`` whose name matches ``nameRegex``: empty when none."""
+    iam = boto3.client("iam", region_name=region)
+    found = iam.list_roles(PathPrefix=args.get("pathPrefix") or "/")["Roles"]
+    pattern = re.compile(args.get("nameRegex") or ".*")
+    found = [r for r in found if pattern.search(r["RoleName"])]
+    return {"id": region, "arns": sorted(r["Arn"] for r in found), "names": sorted(r["RoleName"] for r in found)}
+
+
+@invoke("aws:iam/getRole:getRole")
+def one_role(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """One role by name; fails, as the provider does, when it does not exist."""
+    r = boto3.client("iam", region_name=region).get_role(RoleName=args["name"])["Role"]
+    return {
+        "id": r["RoleName"],
+        "name": r["RoleName"],
+        "arn": r["Arn"],
+        "path": r["Path"],
+        "uniqueId": r["RoleId"],
+        "assumeRolePolicy": json.dumps(r.get("AssumeRolePolicyDocument") or {}),
+        "description": r.get("Description", ""),
+        "tags": {t["Key"]: t["Value"] for t in r.get("Tags") or []},
+    }

@@ -2,8 +2,9 @@
 
 Every ``kubernetes:`` type comes here. Built-in kinds are checked with kubernetes-validate
 (unknown fields rejected) for the Kubernetes version of the EKS cluster in the same run; an
-invalid object fails the run naming it and the field. Custom resources have no bundled
-schema and are recorded as "not schema-validated"; Helm releases are recorded with their
+invalid object fails the run naming it and the field. Custom resources must wait for the
+Helm release that installs their CRD and are checked strictly against that CRD's vendored
+schema (``infra/offline/custom_resources.py``); Helm releases are recorded with their
 values, unrendered.
 """
 
@@ -15,6 +16,7 @@ import kubernetes_validate
 from kubernetes_validate.utils import SchemaNotFoundError
 from kubernetes_validate.utils import ValidationError as SchemaError
 
+from infra.offline import custom_resources, readiness
 from infra.offline.registry import Created, Ctx, translator_for_prefix
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -90,7 +92,12 @@ def kubernetes_object(ctx: Ctx) -> Created:
     if not metadata.get("name"):
         raise ValueError(f"{obj['kind']} '{ctx.name}' has no metadata.name (set names explicitly; nothing auto-names)")
     obj["metadata"] = metadata
-    note = validate(obj, cluster_version(ctx))
+    version = cluster_version(ctx)
+    if custom_resources.group_of(obj["apiVersion"]) in custom_resources.CHART_OF_GROUP:
+        note = custom_resources.validate(ctx, obj, describe(obj))
+    else:
+        note = validate(obj, version)
+        readiness.check(ctx, obj, describe(obj))
     namespace = metadata.get("namespace")
     return Created(
         f"{namespace}/{metadata['name']}" if namespace else metadata["name"],
