@@ -26,7 +26,23 @@ class LineItem(BaseModel):
     quantity: int = Field(ge=1, le=100, strict=True)
 
 
+class OrderBody(BaseModel):
+    """What a client sends. The customer is the signed-in one; `customer_id` is accepted only
+    while clients migrate, and only if it names that same customer."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer_id: CustomerId | None = Field(
+        default=None,
+        description="Deprecated: the customer is the signed-in one. If sent, it must name that customer.",
+        json_schema_extra={"deprecated": True},
+    )
+    currency: Currency
+    items: list[LineItem] = Field(min_length=1, max_length=50)
+
+
 class OrderRequest(BaseModel):
+    """An order to place, for a known customer (built from the body and the token)."""
+
     model_config = ConfigDict(extra="forbid")
     customer_id: CustomerId
     currency: Currency
@@ -62,8 +78,8 @@ class OrderView(BaseModel):
 
 class UserView(BaseModel):
     id: str
-    email: str
-    name: str
+    email: str | None
+    name: str | None
 
 
 class ProductView(BaseModel):

@@ -103,10 +103,21 @@ async def test_post_order_rejects_unknown_customer(client: AsyncClient, database
     await _assert_rejected(client, database, body, ["body", "customer_id"])
 
 
-async def test_post_order_rejects_missing_customer_id(client: AsyncClient, database: Database) -> None:
+async def test_post_order_cannot_be_placed_for_another_customer(client: AsyncClient, database: Database) -> None:
     body = order_body()
-    del body["customer_id"]
+    body["customer_id"] = "cust-0002"
     await _assert_rejected(client, database, body, ["body", "customer_id"])
+
+
+async def test_post_order_naming_the_signed_in_customer_is_accepted(client: AsyncClient) -> None:
+    body = order_body() | {"customer_id": CUSTOMER}
+    response = await client.post("/api/orders", json=body)
+    assert response.status_code == 202, response.text
+
+
+async def test_post_order_is_for_the_signed_in_customer(client: AsyncClient) -> None:
+    order_id = (await client.post("/api/orders", json=order_body())).json()["id"]
+    assert (await client.get(f"/api/orders/{order_id}")).json()["customer_id"] == CUSTOMER
 
 
 async def test_retry_with_same_idempotency_key_returns_the_same_order(client: AsyncClient, database: Database) -> None:
