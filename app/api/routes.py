@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.api.auth import CustomerDep
 from app.api.deps import CacheDep, DatabaseDep, SettingsDep
+from app.api.responses import ORDER_CREATED, SIGNED_IN, not_found
 from app.api.schemas import OrderAccepted, OrderBody, OrderRequest, OrderView, ProductView, UserView
 from app.core.logs import log_context
 from app.store import orders
@@ -26,7 +27,12 @@ READ_PRIMARY_COOKIE = "read_primary_until"
 CLOCK_SKEW_SECONDS = 1.0
 
 
-@router.post("/orders", status_code=status.HTTP_202_ACCEPTED, response_model=OrderAccepted)
+@router.post(
+    "/orders",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=OrderAccepted,
+    responses=ORDER_CREATED | SIGNED_IN,
+)
 async def place_order(
     body: OrderBody,
     customer: CustomerDep,
@@ -37,7 +43,7 @@ async def place_order(
 ) -> OrderAccepted:
     if body.customer_id is not None and body.customer_id != customer:
         # The same answer whether or not that customer exists: ids cannot be probed here either.
-        raise orders.UnknownReference(["body", "customer_id"], "must be the signed-in customer, or omitted")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "orders can be placed only for the signed-in customer")
     request = OrderRequest(customer_id=customer, currency=body.currency, items=body.items)
     async with database.write() as conn:
         placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
@@ -72,7 +78,7 @@ def _reads_primary(cookie: str | None, window: float) -> bool:
     return math.isfinite(until) and now < until <= now + window + CLOCK_SKEW_SECONDS
 
 
-@router.get("/orders/{order_id}", response_model=OrderView)
+@router.get("/orders/{order_id}", response_model=OrderView, responses=not_found("order") | SIGNED_IN)
 async def get_order(
     order_id: uuid.UUID,
     customer: CustomerDep,
@@ -98,9 +104,12 @@ async def get_order(
     return found
 
 
-@router.get("/users/{user_id}", response_model=UserView)
+@router.get("/users/{user_id}", response_model=UserView, responses=not_found("user") | SIGNED_IN)
 async def get_user(
-    user_id: Annotated[str, Path(max_length=64)], customer: CustomerDep, database: DatabaseDep, cache: CacheDep
+    user_id: Annotated[str, Path(max_length=64, examples=["cust-0001"])],
+    customer: CustomerDep,
+    database: DatabaseDep,
+    cache: CacheDep,
 ) -> dict[str, Any]:
     if user_id != customer:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "user not found")
@@ -117,9 +126,9 @@ async def get_user(
     return found
 
 
-@router.get("/products/{sku}", response_model=ProductView)
+@router.get("/products/{sku}", response_model=ProductView, responses=not_found("product"))
 async def get_product(
-    sku: Annotated[str, Path(max_length=32)], database: DatabaseDep, cache: CacheDep
+    sku: Annotated[str, Path(max_length=32, examples=["SKU-0001"])], database: DatabaseDep, cache: CacheDep
 ) -> dict[str, Any]:
     async def from_replica() -> dict[str, Any] | None:
         async with database.read() as conn:
