@@ -66,7 +66,7 @@ def feature_plan(args: IdentityArgs) -> str:
     return "PLUS"
 
 
-def password_policy(args: IdentityArgs) -> dict[str, Any]:
+def password_policy(args: IdentityArgs) -> Any:
     return {
         "minimum_length": args.password_min_length,
         # FSBP Cognito.3 asks for every character class as well as the length.
