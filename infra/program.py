@@ -10,6 +10,7 @@ from infra.components.cache import RedisCache
 from infra.components.database import PostgresDatabase, shard_name
 from infra.components.edge import Edge
 from infra.components.eks import EksCluster
+from infra.components.identity import Identity
 from infra.components.kafka import KafkaCluster
 from infra.components.network import Network
 from infra.naming import stack_name
@@ -38,6 +39,8 @@ def main() -> None:
     # CloudFront's certificate and WAF web ACL exist only in us-east-1; same default tags.
     us_east_1 = aws.Provider("aws-us-east-1", region="us-east-1", default_tags={"tags": settings.default_tags()})
     edge = Edge("edge", settings.edge, network=network, us_east_1=us_east_1, opts=opts)
+    # Sign-in returns to the site's own domain, so the pool follows the edge.
+    identity = Identity("identity", settings.identity, site_url=edge.url, region=settings.region, opts=opts)
 
     pulumi.export("region", settings.region)
     pulumi.export("vpcId", network.vpc_id)
@@ -90,6 +93,10 @@ def main() -> None:
     pulumi.export("apiTargetGroupArn", edge.target_group_arn)
     pulumi.export("cdnDomainName", edge.distribution_domain_name)
     pulumi.export("url", edge.url)
+    pulumi.export("userPoolId", identity.user_pool_id)
+    pulumi.export("authIssuer", identity.issuer)
+    pulumi.export("authClientId", identity.client_id)
+    pulumi.export("signInDomain", identity.hosted_ui_domain)
     pulumi.export("clusterName", eks.cluster_name)
     pulumi.export("clusterEndpoint", eks.endpoint)
     pulumi.export("kubernetesVersion", eks.kubernetes_version)
@@ -108,6 +115,7 @@ def main() -> None:
             cache=cache,
             kafka=kafka,
             edge=edge,
+            identity=identity,
             vpc_endpoints=settings.network.vpc_endpoints,
             opts=opts,
         )

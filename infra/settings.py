@@ -24,6 +24,7 @@ from infra.components.cache import CacheArgs
 from infra.components.database import DatabaseArgs
 from infra.components.edge import EdgeArgs
 from infra.components.eks.args import EksArgs, support_ended
+from infra.components.identity import IdentityArgs
 from infra.components.kafka import KafkaArgs
 from infra.components.network import NetworkArgs
 
@@ -63,6 +64,8 @@ class StackSettings(ConfigModel):
     kafka: KafkaArgs = KafkaArgs()
     edge: EdgeArgs = EdgeArgs()
     eks: EksArgs = EksArgs()
+    identity: IdentityArgs = IdentityArgs()
+    """End-user sign-in (``webscale:identity``): the Cognito user pool the API trusts."""
     app: AppArgs | None = None
     """The sample app on EKS (``webscale:app``). Absent: no app is deployed."""
 

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.auth import KeysUnavailable, TokenVerifier, Unauthorized
 from app.api.deps import CacheDep, DatabaseDep
 from app.api.routes import router
 from app.core.metrics import IN_FLIGHT, OUTBOX_BACKLOG, REQUEST_SECONDS
@@ -82,8 +83,25 @@ def create_app(settings: Settings) -> FastAPI:
             await app.state.database.dispose()
 
     app = FastAPI(title="orders", lifespan=lifespan)
+    # Built here, not in the lifespan: an API without an issuer must not start at all.
+    app.state.verifier = TokenVerifier(settings)
+    app.state.customers = {}
     app.add_middleware(MetricsMiddleware)
     app.include_router(router)
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse(
+            exc.body, status_code=status.HTTP_401_UNAUTHORIZED, headers={"WWW-Authenticate": exc.challenge}
+        )
+
+    @app.exception_handler(KeysUnavailable)
+    async def keys_unavailable(request: Request, exc: KeysUnavailable) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "cannot verify tokens right now"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(UnknownReference)
     async def unknown_reference(request: Request, exc: UnknownReference) -> JSONResponse:
@@ -102,11 +120,13 @@ def create_app(settings: Settings) -> FastAPI:
         ]
         return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
-    @app.get("/livez")
+    # Probes and metrics are for the cluster only (the edge does not route them): not part of
+    # the public contract, so not in the OpenAPI.
+    @app.get("/livez", include_in_schema=False)
     async def livez() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", include_in_schema=False)
     async def readyz(database: DatabaseDep, cache: CacheDep) -> JSONResponse:
         """Ready means: can accept orders. That needs the primary only.
 
@@ -127,7 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse(checks, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
         return JSONResponse(checks)
 
-    @app.get("/metrics")
+    @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

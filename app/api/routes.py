@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Cookie, Header, HTTPException, Path, Response, status
 from sqlalchemy import select
 
+from app.api.auth import CustomerDep
 from app.api.deps import CacheDep, DatabaseDep, SettingsDep
-from app.api.schemas import OrderAccepted, OrderRequest, OrderView, ProductView, UserView
+from app.api.responses import ORDER_CREATED, SIGNED_IN, not_found
+from app.api.schemas import OrderAccepted, OrderBody, OrderRequest, OrderView, ProductView, UserView
 from app.core.logs import log_context
 from app.store import orders
 from app.store.cache import order_key, product_key, user_key
@@ -25,14 +27,24 @@ READ_PRIMARY_COOKIE = "read_primary_until"
 CLOCK_SKEW_SECONDS = 1.0
 
 
-@router.post("/orders", status_code=status.HTTP_202_ACCEPTED, response_model=OrderAccepted)
+@router.post(
+    "/orders",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=OrderAccepted,
+    responses=ORDER_CREATED | SIGNED_IN,
+)
 async def place_order(
-    request: OrderRequest,
+    body: OrderBody,
+    customer: CustomerDep,
     response: Response,
     database: DatabaseDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> OrderAccepted:
+    if body.customer_id is not None and body.customer_id != customer:
+        # The same answer whether or not that customer exists: ids cannot be probed here either.
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "orders can be placed only for the signed-in customer")
+    request = OrderRequest(customer_id=customer, currency=body.currency, items=body.items)
     async with database.write() as conn:
         placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
     with log_context(order_id=placed.order_id):
@@ -66,9 +78,10 @@ def _reads_primary(cookie: str | None, window: float) -> bool:
     return math.isfinite(until) and now < until <= now + window + CLOCK_SKEW_SECONDS
 
 
-@router.get("/orders/{order_id}", response_model=OrderView)
+@router.get("/orders/{order_id}", response_model=OrderView, responses=not_found("order") | SIGNED_IN)
 async def get_order(
     order_id: uuid.UUID,
+    customer: CustomerDep,
     database: DatabaseDep,
     cache: CacheDep,
     settings: SettingsDep,
@@ -85,15 +98,22 @@ async def get_order(
                 return await orders.load(conn, order_id)
 
         found = await cache.get_or_load("order", order_key(order_id), from_replica)
-    if found is None:
+    # Someone else's order is "not found", exactly like a missing one: ids cannot be probed.
+    if found is None or found["customer_id"] != customer:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "order not found")
     return found
 
 
-@router.get("/users/{user_id}", response_model=UserView)
+@router.get("/users/{user_id}", response_model=UserView, responses=not_found("user") | SIGNED_IN)
 async def get_user(
-    user_id: Annotated[str, Path(max_length=64)], database: DatabaseDep, cache: CacheDep
+    user_id: Annotated[str, Path(max_length=64, examples=["cust-0001"])],
+    customer: CustomerDep,
+    database: DatabaseDep,
+    cache: CacheDep,
 ) -> dict[str, Any]:
+    if user_id != customer:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "user not found")
+
     async def from_replica() -> dict[str, Any] | None:
         async with database.read() as conn:
             query = select(users.c.id, users.c.email, users.c.name).where(users.c.id == user_id)
@@ -106,9 +126,9 @@ async def get_user(
     return found
 
 
-@router.get("/products/{sku}", response_model=ProductView)
+@router.get("/products/{sku}", response_model=ProductView, responses=not_found("product"))
 async def get_product(
-    sku: Annotated[str, Path(max_length=32)], database: DatabaseDep, cache: CacheDep
+    sku: Annotated[str, Path(max_length=32, examples=["SKU-0001"])], database: DatabaseDep, cache: CacheDep
 ) -> dict[str, Any]:
     async def from_replica() -> dict[str, Any] | None:
         async with database.read() as conn:

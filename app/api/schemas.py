@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from app.api.currencies import ISO_4217
 
@@ -17,16 +17,48 @@ def _iso_currency(code: str) -> str:
 
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,12}(-[A-Z0-9]{2,12}){0,3}$", max_length=32)]
 CustomerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_currency)]
+# The enum puts the ISO 4217 rule into the OpenAPI (a client or fuzzer sees which codes pass);
+# the validator keeps the 422 naming the field.
+Currency = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_iso_currency),
+    WithJsonSchema({"type": "string", "enum": sorted(ISO_4217), "description": "An active ISO 4217 code."}),
+]
+
+
+def _whole_number(value: object) -> object:
+    """JSON Schema's integer includes 2.0; strings ("2") and booleans are still refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be a whole number")
+    return int(value)
 
 
 class LineItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: Sku
-    quantity: int = Field(ge=1, le=100, strict=True)
+    quantity: Annotated[int, BeforeValidator(_whole_number)] = Field(ge=1, le=100)
+
+
+class OrderBody(BaseModel):
+    """What a client sends. The customer is the signed-in one; `customer_id` is accepted only
+    while clients migrate, and only if it names that same customer."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer_id: CustomerId | None = Field(
+        default=None,
+        description="Deprecated: the customer is the signed-in one. If sent, it must name that customer.",
+        json_schema_extra={"deprecated": True},
+    )
+    currency: Currency
+    items: list[LineItem] = Field(min_length=1, max_length=50)
 
 
 class OrderRequest(BaseModel):
+    """An order to place, for a known customer (built from the body and the token)."""
+
     model_config = ConfigDict(extra="forbid")
     customer_id: CustomerId
     currency: Currency
@@ -62,8 +94,8 @@ class OrderView(BaseModel):
 
 class UserView(BaseModel):
     id: str
-    email: str
-    name: str
+    email: str | None
+    name: str | None
 
 
 class ProductView(BaseModel):
@@ -71,3 +103,16 @@ class ProductView(BaseModel):
     name: str
     price_cents: int
     stock: int
+
+
+class Problem(BaseModel):
+    """The body of a 403, 404 or 503."""
+
+    detail: str
+
+
+class AuthProblem(BaseModel):
+    """The body of a 401: the RFC 6750 error code, never which check failed."""
+
+    detail: str
+    error: Literal["invalid_request", "invalid_token"]

@@ -1,9 +1,14 @@
 """All configuration, read once from APP_* environment variables."""
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+COGNITO_ISSUER = re.compile(
+    r"https://cognito-idp\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com/[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+"
+)
 
 
 class Settings(BaseSettings):
@@ -93,6 +98,25 @@ class Settings(BaseSettings):
     outbox_gauge_interval_seconds: float = 5.0
     log_level: str = "INFO"
 
+    # Authentication (API only): Cognito access tokens, checked against the pool's JWKS.
+    auth_issuer: str | None = None
+    """The user pool's issuer, https://cognito-idp.<region>.amazonaws.com/<pool id>. The API
+    refuses to start without it; the other processes do not read it."""
+    auth_client_id: str | None = None
+    """The app client whose access tokens the API accepts (their `client_id` claim)."""
+    auth_jwks_url: str | None = None
+    """Where the signing keys are published. Default: <issuer>/.well-known/jwks.json, as Cognito does."""
+    auth_leeway_seconds: float = Field(default=10.0, ge=0, le=60)
+    """Clock skew tolerated on `exp`/`iat`: small, so an expired token stays expired."""
+    auth_jwks_cache_seconds: float = Field(default=3600.0, gt=0)
+    """How long the key set is reused. Rotation does not wait for it: an unknown `kid` refetches."""
+    auth_jwks_refetch_cooldown_seconds: float = Field(default=30.0, ge=0)
+    """At most one refetch per this interval for unknown `kid`s, so forged kids cannot make every
+    request hit the JWKS endpoint."""
+    auth_local_dev: bool = False
+    """Development only: accept an issuer that is not a Cognito pool (a local key pair on
+    loopback, app/dev/issuer.py). Never set in a deployment; the infra program refuses it."""
+
     @field_validator("db_reader_urls", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -108,6 +132,25 @@ class Settings(BaseSettings):
         if self.redis_auth == "iam" and not self.redis_replication_group_id:
             raise ValueError("APP_REDIS_REPLICATION_GROUP_ID is required when APP_REDIS_AUTH=iam")
         return self
+
+    @model_validator(mode="after")
+    def _issuer_is_cognito(self) -> "Settings":
+        if self.auth_issuer is None:
+            return self
+        loopback = re.fullmatch(r"http://127\.0\.0\.1:\d+", self.auth_issuer)
+        if not COGNITO_ISSUER.fullmatch(self.auth_issuer) and not (self.auth_local_dev and loopback):
+            raise ValueError(
+                "APP_AUTH_ISSUER must be a Cognito user pool issuer (https://cognito-idp.<region>.amazonaws.com/"
+                "<pool id>); a local issuer (http://127.0.0.1:<port>) needs APP_AUTH_LOCAL_DEV=true"
+            )
+        if self.auth_jwks_url and not self.auth_jwks_url.startswith(self.auth_issuer + "/"):
+            raise ValueError("APP_AUTH_JWKS_URL must be under APP_AUTH_ISSUER: keys come from the issuer only")
+        return self
+
+    @property
+    def jwks_url(self) -> str:
+        assert self.auth_issuer is not None
+        return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"
 
     def group_id(self, worker: str) -> str:
         return f"{self.consumer_group_prefix}{worker}"

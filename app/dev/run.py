@@ -1,9 +1,11 @@
 """`python -m app.dev.run`: the whole pipeline on one machine, then one order end to end.
 
-Starts a local Apache Kafka broker (app/dev/localbroker.py), creates a throwaway database
-unless APP_DB_WRITER_URL is set, migrates, creates topics, starts the API, the relay and the
-four workers as subprocesses, places an order and prints it moving to fulfilled. Everything
-is stopped at the end; the exit code is 0 only if the order was fulfilled in time.
+Starts a local Apache Kafka broker (app/dev/localbroker.py) and a local token issuer
+(app/dev/issuer.py: a key pair and its JWKS on loopback, standing in for Cognito), creates a
+throwaway database unless APP_DB_WRITER_URL is set, migrates, links the demo customer cust-0001
+to the local subject "cust-0001", creates topics, starts the API, the relay and the four workers
+as subprocesses, signs in, places an order and prints it moving to fulfilled. Everything is
+stopped at the end; the exit code is 0 only if the order was fulfilled in time.
 """
 
 import asyncio
@@ -20,9 +22,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from app.dev.issuer import LocalIssuer
 from app.dev.localbroker import LocalBroker, free_port
 
 ADMIN_DSN = os.environ.get("DEVRUN_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+CUSTOMER = "cust-0001"
 SERVICES = ["relay", "payment", "inventory", "notification", "fulfillment"]
 STEP_TIMEOUT_SECONDS = 60.0
 ORDER_TIMEOUT_SECONDS = 60.0
@@ -51,8 +55,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(STOP_TIMEOUT_SECONDS)
 
 
-async def _admin(statement: str) -> None:
-    conn = await asyncpg.connect(ADMIN_DSN)
+async def _admin(statement: str, dsn: str = ADMIN_DSN) -> None:
+    conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(statement)
     finally:
@@ -72,20 +76,17 @@ def _database() -> Iterator[str]:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _follow_order(api: str) -> bool:
-    body = {
-        "customer_id": "cust-0001",
-        "currency": "EUR",
-        "items": [{"sku": "SKU-0001", "quantity": 2}],
-    }
-    created = httpx.post(f"{api}/api/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+def _follow_order(api: str, issuer: LocalIssuer) -> bool:
+    body = {"currency": "EUR", "items": [{"sku": "SKU-0001", "quantity": 2}]}
+    signed_in = issuer.headers(CUSTOMER)
+    created = httpx.post(f"{api}/api/orders", json=body, headers=signed_in | {"Idempotency-Key": uuid.uuid4().hex})
     created.raise_for_status()
     order_id = created.json()["id"]
     print(f"placed order {order_id}")
     last = ""
     deadline = time.monotonic() + ORDER_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        order = httpx.get(f"{api}/api/orders/{order_id}", timeout=5).json()
+        order = httpx.get(f"{api}/api/orders/{order_id}", headers=signed_in, timeout=5).json()
         if order["status"] != last:
             last = order["status"]
             print(f"  {last}")
@@ -101,6 +102,7 @@ def main() -> int:
     logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
     with ExitStack() as stack:
         bootstrap = stack.enter_context(LocalBroker()).bootstrap
+        issuer = stack.enter_context(LocalIssuer())
         writer = stack.enter_context(_database())
         api_port = free_port()
         env = os.environ | {
@@ -113,6 +115,10 @@ def main() -> int:
             "APP_PAYMENT_FAILURE_RATE": "0",
             "APP_HOST": "127.0.0.1",
             "APP_PORT": str(api_port),
+            "APP_AUTH_ISSUER": issuer.issuer,
+            "APP_AUTH_CLIENT_ID": issuer.client_id,
+            # Local mode: the issuer is on loopback, not a Cognito pool. Never set in a deployment.
+            "APP_AUTH_LOCAL_DEV": "true",
         }
         for step in ("migrate", "topics"):
             subprocess.run(
@@ -121,6 +127,8 @@ def main() -> int:
                 check=True,
                 timeout=STEP_TIMEOUT_SECONDS,
             )
+        link = f"UPDATE users SET subject = '{CUSTOMER}' WHERE id = '{CUSTOMER}' AND subject IS NULL"
+        asyncio.run(_admin(link, writer.replace("+asyncpg", "")))
         probes: list[str] = []
         for name in ["api", *SERVICES]:
             port = api_port if name == "api" else free_port()
@@ -136,7 +144,7 @@ def main() -> int:
         print(f"started api on 127.0.0.1:{api_port} and {', '.join(SERVICES)}; logs in {logs}")
         for probe in probes:
             _wait_until(probe)
-        ok = _follow_order(f"http://127.0.0.1:{api_port}")
+        ok = _follow_order(f"http://127.0.0.1:{api_port}", issuer)
         print("stopping")
     return 0 if ok else 1
 

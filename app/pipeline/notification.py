@@ -5,6 +5,7 @@ never payment, inventory or fulfillment.
 """
 
 import asyncio
+import logging
 import random
 
 from sqlalchemy import insert, select
@@ -14,6 +15,8 @@ from app.core.settings import Settings
 from app.pipeline import worker
 from app.pipeline.events import Envelope, PaymentFailed, PaymentProcessed
 from app.store.tables import notifications, users
+
+log = logging.getLogger(__name__)
 
 
 class ProviderUnavailable(Exception):
@@ -36,6 +39,9 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         outcome = envelope.event
         assert isinstance(outcome, PaymentProcessed | PaymentFailed)
         email = (await conn.execute(select(users.c.email).where(users.c.id == outcome.customer_id))).scalar_one()
+        if email is None:  # signed up, no address on file yet: nothing to send
+            log.info("no email address for customer %s", outcome.customer_id)
+            return []
         if isinstance(outcome, PaymentProcessed):
             kind, subject = "order_confirmed", f"Your order {envelope.order_id} is confirmed"
         else:

@@ -26,8 +26,11 @@ users = Table(
     "users",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("email", String(254), nullable=False),
-    Column("name", String(200), nullable=False),
+    # Null until first sign-in; then the identity provider's subject (revision 0004).
+    Column("subject", String(255)),
+    Column("email", String(254)),
+    Column("name", String(200)),
+    UniqueConstraint("subject", name="users_subject"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

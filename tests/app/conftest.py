@@ -25,6 +25,7 @@ from app.store.cache import Cache, make_redis
 from app.store.db import Database
 from app.store.migrate import upgrade
 from app.store.tables import outbox
+from tests.app.helpers import CUSTOMER, auth, local_issuer
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = "postgres@127.0.0.1:5432"
@@ -64,6 +65,15 @@ async def _drop(name: str) -> None:
         await conn.close()
 
 
+async def _link_seeded_customers(url: str) -> None:
+    """Seeded customers get a subject equal to their id, so a test token for "cust-0002" is cust-0002."""
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        await conn.execute("UPDATE users SET subject = id WHERE id LIKE 'cust-%'")
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 def databases() -> Iterator[Databases]:
     base = f"app_test_{uuid.uuid4().hex[:10]}"
@@ -74,6 +84,7 @@ def databases() -> Iterator[Databases]:
     try:
         for url in urls:
             upgrade(Settings(db_writer_url=url, db_ssl="disable"))
+            asyncio.run(_link_seeded_customers(url))
         yield Databases(writer_url=urls[0], reader_url=urls[1])
     finally:
         for name in names:
@@ -107,6 +118,9 @@ def settings(databases: Databases, broker: LocalBroker) -> Settings:
         payment_failure_rate=0.0,
         relay_poll_interval_ms=20,
         relay_delivery_timeout_ms=5000,
+        auth_issuer=local_issuer().issuer,
+        auth_client_id=local_issuer().client_id,
+        auth_local_dev=True,
     )
 
 
@@ -141,10 +155,12 @@ async def cache(settings: Settings) -> AsyncIterator[Cache]:
     await client.aclose()
 
 
-async def api_client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+async def api_client(app: FastAPI, customer: str | None = CUSTOMER) -> AsyncIterator[AsyncClient]:
+    """A client of ``app``, signed in as ``customer`` (None: no Authorization header)."""
+    headers = auth(customer) if customer else {}
     async with app.router.lifespan_context(app):
         transport = ASGITransport(app=app)
-        async with AsyncClient(transport=transport, base_url="http://test") as client:
+        async with AsyncClient(transport=transport, base_url="http://test", headers=headers) as client:
             yield client
 
 

@@ -1,6 +1,7 @@
 """Builders shared by the tests: products, orders in a given state, Kafka records."""
 
 import asyncio
+import functools
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,7 @@ from sqlalchemy import insert, select
 
 from app.api.schemas import LineItem, OrderRequest
 from app.core.settings import Settings
+from app.dev.issuer import LocalIssuer
 from app.pipeline.events import Envelope, InventoryUpdated, OrderPlaced, PaymentProcessed
 from app.store import orders
 from app.store.db import Database
@@ -19,9 +21,21 @@ CUSTOMER = "cust-0001"
 WAIT_SECONDS = 15.0
 
 
+@functools.cache
+def local_issuer() -> LocalIssuer:
+    """The tests' identity provider: one per test process, its JWKS on a loopback port. The test
+    databases link each seeded customer to the subject equal to its id, so
+    ``auth(CUSTOMER)`` signs in as cust-0001."""
+    return LocalIssuer().start()
+
+
+def auth(customer: str = CUSTOMER, **claims: object) -> dict[str, str]:
+    """An Authorization header with a valid access token for ``customer`` (claims override)."""
+    return local_issuer().headers(customer, **claims)
+
+
 def order_body(sku: str = "SKU-0001", quantity: int = 1) -> dict[str, object]:
     return {
-        "customer_id": CUSTOMER,
         "currency": "EUR",
         "items": [{"sku": sku, "quantity": quantity}],
     }

@@ -28,6 +28,10 @@ import httpx
 import redis
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from app.dev.issuer import LocalIssuer  # noqa: E402  (the repo root is put on the path first)
+
 ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = "redis://127.0.0.1:6379/14"
 HOT_PRODUCTS = [f"SKU-{n:04d}" for n in range(1, 6)]
@@ -43,8 +47,8 @@ def free_port() -> int:
         return port
 
 
-async def admin(statement: str) -> None:
-    conn = await asyncpg.connect(ADMIN_DSN)
+async def admin(statement: str, dsn: str = ADMIN_DSN) -> None:
+    conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(statement)
     finally:
@@ -95,9 +99,11 @@ def cache_counts(metrics: str) -> tuple[float, float]:
     return total("cache_hits_total"), total("cache_misses_total")
 
 
-async def bench(base: str, pid: int, posts: int, gets: int, concurrency: int) -> None:
+async def bench(base: str, pid: int, posts: int, gets: int, concurrency: int, issuer: LocalIssuer) -> None:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    order_ids: list[str] = []
+    # One token per customer, minted up front: each customer reads only its own records.
+    tokens = {user: issuer.headers(user) for user in ALL_USERS}
+    orders: list[tuple[str, str]] = []
     # Two clients: the writer keeps the read-your-writes cookie, the reader (like most
     # visitors) has none and is served through the cache.
     async with (
@@ -107,28 +113,28 @@ async def bench(base: str, pid: int, posts: int, gets: int, concurrency: int) ->
 
         async def post(_: int) -> int:
             skus = random.sample(ALL_PRODUCTS, random.randint(1, 3))
-            body = {
-                "customer_id": random.choice(ALL_USERS),
-                "currency": "EUR",
-                "items": [{"sku": s, "quantity": random.randint(1, 3)} for s in skus],
-            }
-            response = await writer.post("/api/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+            customer = random.choice(ALL_USERS)
+            body = {"currency": "EUR", "items": [{"sku": s, "quantity": random.randint(1, 3)} for s in skus]}
+            headers = tokens[customer] | {"Idempotency-Key": uuid.uuid4().hex}
+            response = await writer.post("/api/orders", json=body, headers=headers)
             if response.status_code == 202:
-                order_ids.append(response.json()["id"])
+                orders.append((response.json()["id"], customer))
             return response.status_code
 
         async def read(_: int) -> int:
             reader.cookies.clear()
             roll = random.random()
+            headers: dict[str, str] = {}
             if roll < 0.6:
                 pool = HOT_PRODUCTS if random.random() < 0.8 else ALL_PRODUCTS
                 path = f"/api/products/{random.choice(pool)}"
             elif roll < 0.9:
-                pool = HOT_USERS if random.random() < 0.8 else ALL_USERS
-                path = f"/api/users/{random.choice(pool)}"
+                user = random.choice(HOT_USERS if random.random() < 0.8 else ALL_USERS)
+                path, headers = f"/api/users/{user}", tokens[user]
             else:
-                path = f"/api/orders/{random.choice(order_ids[:50])}"
-            return (await reader.get(path)).status_code
+                order_id, owner = random.choice(orders[:50])
+                path, headers = f"/api/orders/{order_id}", tokens[owner]
+            return (await reader.get(path, headers=headers)).status_code
 
         await run_phase("warm-up", 200, concurrency, post, pid)
         await run_phase("POST", posts, concurrency, post, pid)
@@ -158,6 +164,8 @@ def main() -> int:
         "APP_PORT": str(port),
         "APP_LOG_LEVEL": "WARNING",
     }
+    issuer = LocalIssuer().start()
+    env |= {"APP_AUTH_ISSUER": issuer.issuer, "APP_AUTH_CLIENT_ID": issuer.client_id, "APP_AUTH_LOCAL_DEV": "true"}
     api: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run(
@@ -168,6 +176,8 @@ def main() -> int:
             timeout=60,
             capture_output=True,
         )
+        linked = "UPDATE users SET subject = id WHERE id LIKE 'cust-%'"
+        asyncio.run(admin(linked, env["APP_DB_WRITER_URL"].replace("+asyncpg", "")))
         api = subprocess.Popen([sys.executable, "-m", "app", "api"], cwd=REPO, env=env)
         deadline = time.monotonic() + 30
         while True:
@@ -181,12 +191,13 @@ def main() -> int:
         print(f"API on 127.0.0.1:{port}; {os.cpu_count()} CPUs for API, client, PostgreSQL, Redis")
         # Other work on the box skews every figure: print the load next to them.
         print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-        asyncio.run(bench(f"http://127.0.0.1:{port}", api.pid, args.posts, args.gets, args.concurrency))
+        asyncio.run(bench(f"http://127.0.0.1:{port}", api.pid, args.posts, args.gets, args.concurrency, issuer))
         print("load average after:  {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     finally:
         if api is not None:
             api.terminate()
             api.wait(20)
+        issuer.close()
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return 0
 

@@ -244,6 +244,8 @@ def test_app_environment_has_no_password_and_strips_the_rds_port():
         redis_port=6379,
         redis_group_id="g",
         bootstrap_brokers="b-1:9098,b-2:9098",
+        auth_issuer="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool",
+        auth_client_id="client",
     )
     assert env["APP_DB_WRITER_URL"] == "postgresql+asyncpg://app@w.rds.amazonaws.com:5432/orders"
     assert env["APP_DB_READER_URLS"] == (

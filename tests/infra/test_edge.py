@@ -134,7 +134,9 @@ def test_without_a_domain_the_origin_hop_is_http_inside_the_vpc_origin(run_of):
 
 def test_api_and_default_paths_are_not_cached_static_paths_are(each_stack: StackRun):
     found = behaviors(each_stack)
-    assert found["/api/*"]["cachePolicyId"] == CACHING_DISABLED
+    api_cache = each_stack.one("aws:cloudfront/cachePolicy:CachePolicy")
+    assert found["/api/*"]["cachePolicyId"] == api_cache.id
+    assert api_cache["defaultTtl"] == 0, "the API's responses must not be cached unless the API says so"
     assert found["*"]["cachePolicyId"] == CACHING_DISABLED
     assert found["/static/*"]["cachePolicyId"] == CACHING_OPTIMIZED
 
@@ -209,7 +211,7 @@ def test_prod_certificates_are_dns_validated_and_the_domain_points_at_cloudfront
 def test_waf_rate_rule_carries_the_configured_limit(run_of, stack: str):
     config = load_stack_config(stack)["webscale:edge"]
     acl = run_of(stack).one(ACL)
-    rate = next(r for r in acl["rules"] if "rateBasedStatement" in r["statement"])
+    rate = next(r for r in acl["rules"] if r["name"] == "rate-limit-per-ip")
     statement = rate["statement"]["rateBasedStatement"]
     assert statement["limit"] == config["rateLimit"], f"{stack}: rate limit {statement['limit']}"
     assert statement["aggregateKeyType"] == "IP"

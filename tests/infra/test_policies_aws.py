@@ -15,12 +15,26 @@ import pytest
 from pulumi_policy import ResourceValidationPolicy
 
 from infra.policies.pack import POLICIES
-from infra.policies.rules import cloudfront, ec2, eks, elasticache, elb, kms, msk, rds, s3
+from infra.policies.rules import cloudfront, cognito, ec2, eks, elasticache, elb, kms, msk, rds, s3
 from tests.infra.policy_cases import DELETE, merged, stack_violations, violations
 
 NEWEST_EKS = max(eks.EKS_VERSION_SUPPORT_ENDS, key=lambda v: tuple(int(p) for p in v.split(".")))
 
 GOOD: dict[str, dict[str, Any]] = {
+    cognito.USER_POOL: {
+        "userPoolTier": "PLUS",
+        "userPoolAddOns": {"advancedSecurityMode": "ENFORCED"},
+        "mfaConfiguration": "ON",
+        "deletionProtection": "ACTIVE",
+        "passwordPolicy": {
+            "minimumLength": 12.0,
+            "requireLowercase": True,
+            "requireUppercase": True,
+            "requireNumbers": True,
+            "requireSymbols": True,
+            "temporaryPasswordValidityDays": 3.0,
+        },
+    },
     eks.CLUSTER: {
         "version": NEWEST_EKS,
         "vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True},
@@ -101,6 +115,16 @@ GOOD[elb.LOAD_BALANCERS[1]] = GOOD[elb.LOAD_BALANCERS[0]]  # aws.alb.* are alias
 
 # (policy, resource type, change to the compliant baseline, words the message must contain)
 BAD: list[tuple[str, str, dict[str, Any], str]] = [
+    ("cognito-1-threat-protection-enforced", cognito.USER_POOL, {"userPoolAddOns": {"advancedSecurityMode": "AUDIT"}}, "'AUDIT'"),
+    ("cognito-1-threat-protection-enforced", cognito.USER_POOL, {"userPoolAddOns": DELETE}, "'OFF'"),
+    ("cognito-1-threat-protection-enforced", cognito.USER_POOL, {"userPoolTier": "ESSENTIALS"}, "'PLUS'"),
+    ("identity-1-password-policy-strong", cognito.USER_POOL, {"passwordPolicy": {"minimumLength": 8.0}}, "fewer than 12"),
+    ("identity-1-password-policy-strong", cognito.USER_POOL, {"passwordPolicy": DELETE}, "fewer than 12"),
+    ("identity-1-password-policy-strong", cognito.USER_POOL, {"passwordPolicy": {"requireSymbols": False}}, "requireSymbols"),
+    ("identity-1-password-policy-strong", cognito.USER_POOL, {"passwordPolicy": {"temporaryPasswordValidityDays": 30.0}}, "30 days"),
+    ("identity-2-mfa-required", cognito.USER_POOL, {"mfaConfiguration": "OPTIONAL"}, "'OPTIONAL'"),
+    ("identity-2-mfa-required", cognito.USER_POOL, {"mfaConfiguration": DELETE}, "'OFF'"),
+    ("identity-3-deletion-protection", cognito.USER_POOL, {"deletionProtection": "INACTIVE"}, "'INACTIVE'"),
     ("eks-1-endpoint-not-public", eks.CLUSTER, {"vpcConfig": {"endpointPublicAccess": True}}, "0.0.0.0/0"),
     ("eks-1-endpoint-not-public", eks.CLUSTER, {"vpcConfig": DELETE}, "0.0.0.0/0"),
     ("eks-2-supported-kubernetes-version", eks.CLUSTER, {"version": "1.27"}, "not in EKS_VERSION_SUPPORT_ENDS"),

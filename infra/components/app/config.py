@@ -33,6 +33,8 @@ def app_environment(
     redis_port: int,
     redis_group_id: str,
     bootstrap_brokers: str,
+    auth_issuer: str,
+    auth_client_id: str,
 ) -> dict[str, str]:
     """The ConfigMap every process reads through ``envFrom``."""
     env = {
@@ -51,6 +53,20 @@ def app_environment(
         "APP_METRICS_PORT": str(METRICS_PORT),
         "APP_PAYMENT_LATENCY_MS": str(args.payment_latency_ms),
         "APP_PAYMENT_FAILURE_RATE": str(args.payment_failure_rate),
+        # The API trusts this pool's access tokens for this client only. APP_AUTH_LOCAL_DEV is
+        # never set here: a deployed API accepts a Cognito issuer only (see local_dev_problems).
+        "APP_AUTH_ISSUER": auth_issuer,
+        "APP_AUTH_CLIENT_ID": auth_client_id,
     }
     env.update({f"APP_TOPIC_{t.upper()}": t for t in TOPICS})
+    if problems := local_dev_problems(env):
+        raise ValueError("; ".join(problems))
     return env
+
+
+def local_dev_problems(env: dict[str, str]) -> list[str]:
+    """The rule that keeps the API's local token mode out of every deployed stack."""
+    value = env.get("APP_AUTH_LOCAL_DEV", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return []
+    return [f"APP_AUTH_LOCAL_DEV={env['APP_AUTH_LOCAL_DEV']!r}: local token mode must never be deployed"]

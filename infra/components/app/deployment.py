@@ -26,7 +26,15 @@ from infra.components.app.ecr import image_repository, pushed_image
 from infra.components.app.keda import keda_scalers
 from infra.components.app.network_policies import ANYWHERE, policies
 from infra.components.app.processes import API_PORT, DEPLOYMENTS, JOBS, PROCESSES, Process
-from infra.components.app.protocols import CacheLike, ClusterLike, DatabaseLike, EdgeLike, KafkaLike, NetworkLike
+from infra.components.app.protocols import (
+    CacheLike,
+    ClusterLike,
+    DatabaseLike,
+    EdgeLike,
+    IdentityLike,
+    KafkaLike,
+    NetworkLike,
+)
 from infra.components.app.topics import partitions_by_topic, replica_ceiling_problems, topic_job_env
 from infra.components.cidr import plan_subnets
 
@@ -63,6 +71,7 @@ class AppDeployment(pulumi.ComponentResource):
         cache: CacheLike,
         kafka: KafkaLike,
         edge: EdgeLike,
+        identity: IdentityLike,
         vpc_endpoints: bool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -172,6 +181,8 @@ class AppDeployment(pulumi.ComponentResource):
             cache.primary_endpoint,
             cache.replication_group_id,
             kafka.bootstrap_brokers_iam,
+            identity.issuer,
+            identity.client_id,
         ).apply(
             lambda v: app_environment(
                 args,
@@ -186,6 +197,8 @@ class AppDeployment(pulumi.ComponentResource):
                 redis_port=cache.port,
                 redis_group_id=v[4],
                 bootstrap_brokers=v[5],
+                auth_issuer=v[6],
+                auth_client_id=v[7],
             )
         )
         config = self._config_map(name, CONFIG_MAP, env, args.release)

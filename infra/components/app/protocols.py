@@ -77,6 +77,11 @@ class EdgeLike(Protocol):
     alb_security_group_id: pulumi.Output[str]
 
 
+class IdentityLike(Protocol):
+    issuer: pulumi.Output[str]
+    client_id: pulumi.Output[str]
+
+
 class NetworkLike(Protocol):
     vpc_cidr: str
     availability_zones: list[str]

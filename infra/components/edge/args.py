@@ -37,6 +37,10 @@ class EdgeArgs(ConfigModel):
     """Requests one client IP may make per ``rateLimitWindowSeconds`` before the WAF blocks it
     (WAF's minimum is 10). Default 2000 per 5 minutes: far above a human, well below a script that
     would starve the API for everyone else."""
+    rate_limit_per_token: int = Field(default=1000, ge=10, le=2_000_000_000)
+    """Requests one signed-in client (one ``Authorization`` header value) may make per
+    ``rateLimitWindowSeconds``, on top of the per-IP limit. Default 1000 per 5 minutes: many users
+    share an office or mobile carrier IP, but one token is one client, so it gets a tighter limit."""
     rate_limit_window_seconds: Literal[60, 120, 300, 600] = 300
     """The WAF rate rule's evaluation window, in seconds (60, 120, 300 or 600). Default 300."""
     domain_name: str | None = None

@@ -12,6 +12,7 @@ from infra.components.edge.buckets import LogBucket
 from infra.components.edge.policies import (
     API_METHODS,
     API_ORIGIN_HEADERS,
+    AUTHORIZATION,
     CACHED_METHODS,
     CACHING_DISABLED,
     CACHING_OPTIMIZED,
@@ -63,6 +64,32 @@ def api_origin_request(name: str, *, parent: pulumi.Resource) -> aws.cloudfront.
     )
 
 
+def api_cache_policy(name: str, *, parent: pulumi.Resource) -> aws.cloudfront.CachePolicy:
+    """``/api/*`` only: ``Authorization`` reaches the API, and is part of the cache key.
+
+    CloudFront refuses ``Authorization`` in an origin request policy (400 InvalidArgument) and
+    drops it from GET/HEAD unless the cache key holds it, so the API's behaviour needs a cache
+    policy of its own. Default TTL 0: nothing is cached unless the API says so, and then only per
+    token. The other behaviours never forward the header.
+    """
+    return aws.cloudfront.CachePolicy(
+        name,
+        name=stack_name("api-bearer"),
+        comment="API: Authorization in the cache key (forwarded), nothing cached by default",
+        min_ttl=0,
+        default_ttl=0,
+        max_ttl=1,  # a header may be in the key only if some caching is possible
+        parameters_in_cache_key_and_forwarded_to_origin={
+            "headers_config": {"header_behavior": "whitelist", "headers": {"items": [AUTHORIZATION]}},
+            "cookies_config": {"cookie_behavior": "none"},
+            "query_strings_config": {"query_string_behavior": "none"},
+            "enable_accept_encoding_gzip": True,
+            "enable_accept_encoding_brotli": True,
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def vpc_origin(
     name: str, *, alb: aws.lb.LoadBalancer, https: bool, parent: pulumi.Resource
 ) -> aws.cloudfront.VpcOrigin:
@@ -83,7 +110,9 @@ def vpc_origin(
     )
 
 
-def _behavior(*, cache_policy: str, methods: tuple[str, ...], headers: Any, origin_request: Any = None) -> Any:
+def _behavior(
+    *, cache_policy: pulumi.Input[str], methods: tuple[str, ...], headers: Any, origin_request: Any = None
+) -> Any:
     behavior: dict[str, Any] = {
         "target_origin_id": ORIGIN_ID,
         "viewer_protocol_policy": "redirect-to-https",
@@ -106,13 +135,16 @@ def distribution(
     origin: aws.cloudfront.VpcOrigin,
     headers: aws.cloudfront.ResponseHeadersPolicy,
     api_request: aws.cloudfront.OriginRequestPolicy,
+    api_cache: aws.cloudfront.CachePolicy,
     web_acl: aws.wafv2.WebAcl,
     logs: LogBucket,
     certificate_arn: pulumi.Output[str] | None,
     parent: pulumi.Resource,
 ) -> aws.cloudfront.Distribution:
     """Static paths cached, API and everything else passed through; HTTPS for every viewer."""
-    api = _behavior(
+    api = _behavior(cache_policy=api_cache.id, methods=API_METHODS, headers=headers.id, origin_request=api_request.id)
+    # The app's other routes: passed through like the API, but without the bearer token.
+    other = _behavior(
         cache_policy=CACHING_DISABLED, methods=API_METHODS, headers=headers.id, origin_request=api_request.id
     )
     viewer_certificate: Any = (
@@ -152,7 +184,7 @@ def distribution(
         web_acl_id=web_acl.arn,
         origins=origins,
         ordered_cache_behaviors=ordered,
-        default_cache_behavior=api,  # the app's other routes: passed through like the API
+        default_cache_behavior=other,
         restrictions=NO_GEO_RESTRICTION,
         viewer_certificate=viewer_certificate,
         logging_config=logging,

@@ -66,6 +66,7 @@ class Edge(pulumi.ComponentResource):
             origin=cdn.vpc_origin(f"{name}-vpc-origin", alb=alb.load_balancer, https=alb_cert is not None, parent=self),
             headers=cdn.security_headers(f"{name}-security-headers", parent=self),
             api_request=cdn.api_origin_request(f"{name}-api-origin-request", parent=self),
+            api_cache=cdn.api_cache_policy(f"{name}-api-cache", parent=self),
             web_acl=acl,
             logs=logs,
             certificate_arn=cf_cert,

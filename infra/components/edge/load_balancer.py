@@ -16,6 +16,10 @@ from infra.naming import stack_name
 
 API_PORT = 8000
 LOG_PREFIX = "alb"
+INTERNAL_PATHS = ("/metrics", "/metrics/*", "/livez", "/readyz")
+"""Served by every pod for Prometheus and the kubelet, never for the internet: the listener
+answers 404 itself, whatever CloudFront forwards. (The target group's health check goes to the
+pods directly, not through listener rules, so it still reaches /readyz.)"""
 
 
 @dataclass(frozen=True)
@@ -149,4 +153,26 @@ def build_alb(
                 opts=child,
             )
         )
+    # The first listener is the one that forwards (the other, if any, only redirects to HTTPS).
+    _hide_internal_paths(f"{name}-internal-paths", listeners[0])
     return Alb(alb, sg, target_group, listeners)
+
+
+def _hide_internal_paths(name: str, listener: aws.lb.Listener) -> aws.lb.ListenerRule:
+    return aws.lb.ListenerRule(
+        name,
+        listener_arn=listener.arn,
+        priority=1,
+        conditions=[{"path_pattern": {"values": list(INTERNAL_PATHS)}}],
+        actions=[
+            {
+                "type": "fixed-response",
+                "fixed_response": {
+                    "content_type": "application/json",
+                    "status_code": "404",
+                    "message_body": '{"detail":"Not Found"}',
+                },
+            }
+        ],
+        opts=pulumi.ResourceOptions(parent=listener),
+    )

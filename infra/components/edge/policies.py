@@ -20,6 +20,9 @@ API_ORIGIN_HEADERS = ("Accept", "Accept-Language", "Content-Type", "Idempotency-
 """Viewer headers the API reads. ``Idempotency-Key`` makes retried POSTs safe; ``Host`` is not
 forwarded, so the ALB sees the origin name its certificate covers."""
 
+AUTHORIZATION = "Authorization"
+"""The bearer token: forwarded on ``/api/*`` only, through that behaviour's cache policy."""
+
 API_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 CACHED_METHODS = ("GET", "HEAD")

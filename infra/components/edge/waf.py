@@ -1,4 +1,4 @@
-"""The WAF web ACL in front of CloudFront: a per-IP rate limit and AWS managed rule groups."""
+"""The WAF web ACL in front of CloudFront: per-IP and per-token rate limits and AWS managed rule groups."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _visibility(metric: str) -> Any:
 
 
 def waf_rules(args: EdgeArgs) -> list[Any]:
-    """The rate rule first (cheapest, and it must see every request), then the managed groups."""
+    """The rate rules first (cheapest, and they must see every request), then the managed groups."""
     rate = {
         "name": "rate-limit-per-ip",
         "priority": 0,
@@ -39,6 +39,24 @@ def waf_rules(args: EdgeArgs) -> list[Any]:
         },
         "visibility_config": _visibility("rate-limit-per-ip"),
     }
+    # Keyed on the Authorization header: one bucket per access token, however many IPs it comes
+    # from. Requests without the header are not counted here (the per-IP rule covers them).
+    per_token = {
+        "name": "rate-limit-per-token",
+        "priority": 1,
+        "action": {"block": {"custom_response": {"response_code": 429}}},
+        "statement": {
+            "rate_based_statement": {
+                "limit": args.rate_limit_per_token,
+                "aggregate_key_type": "CUSTOM_KEYS",
+                "custom_keys": [
+                    {"header": {"name": "authorization", "text_transformations": [{"priority": 0, "type": "NONE"}]}}
+                ],
+                "evaluation_window_sec": args.rate_limit_window_seconds,
+            }
+        },
+        "visibility_config": _visibility("rate-limit-per-token"),
+    }
     managed = [
         {
             "name": group,
@@ -47,9 +65,9 @@ def waf_rules(args: EdgeArgs) -> list[Any]:
             "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
             "visibility_config": _visibility(group),
         }
-        for i, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+        for i, group in enumerate(MANAGED_RULE_GROUPS, start=2)
     ]
-    return [rate, *managed]
+    return [rate, per_token, *managed]
 
 
 def web_acl(name: str, args: EdgeArgs, *, parent: pulumi.Resource, provider: aws.Provider) -> aws.wafv2.WebAcl:

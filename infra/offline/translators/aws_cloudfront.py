@@ -100,10 +100,32 @@ def distribution(ctx: Ctx) -> Created:
     )
 
 
+def _cache_policy_outputs(ctx: Ctx) -> dict[str, Any]:
+    """Checks what CloudFront checks on CreateCachePolicy, then stands in for it."""
+    i = ctx.inputs
+    headers = i["parametersInCacheKeyAndForwardedToOrigin"]["headersConfig"]
+    ttls = [float(i.get(k, 0)) for k in ("minTtl", "defaultTtl", "maxTtl")]
+    if headers.get("headerBehavior", "none") != "none" and not any(ttls):
+        raise ValueError("a cache policy with every TTL 0 may not put headers in the cache key")
+    return {"etag": stable_suffix(ctx.urn)}
+
+
+def _origin_request_outputs(ctx: Ctx) -> dict[str, Any]:
+    items = (ctx.inputs.get("headersConfig") or {}).get("headers", {}).get("items", [])
+    if any(h.lower() == "authorization" for h in items):
+        raise ValueError("CloudFront refuses Authorization in an origin request policy: put it in a cache policy")
+    return {"etag": stable_suffix(ctx.urn)}
+
+
+synthesized(
+    "aws:cloudfront/cachePolicy:CachePolicy",
+    reason="moto has no CloudFront CreateCachePolicy (its TTL/header rule is checked)",
+    outputs=_cache_policy_outputs,
+)
 synthesized(
     "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
-    reason="moto has no CloudFront CreateOriginRequestPolicy",
-    outputs=lambda ctx: {"etag": stable_suffix(ctx.urn)},
+    reason="moto has no CloudFront CreateOriginRequestPolicy (Authorization is refused, as CloudFront does)",
+    outputs=_origin_request_outputs,
 )
 synthesized(
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",

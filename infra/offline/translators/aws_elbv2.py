@@ -108,7 +108,34 @@ def _action(a: dict[str, Any]) -> dict[str, Any]:
             "StatusCode": str(f["statusCode"]),
             "ContentType": f.get("contentType", "text/plain"),
         }
+        if f.get("messageBody") is not None:
+            out["FixedResponseConfig"]["MessageBody"] = f["messageBody"]
     return out
+
+
+def _condition(c: dict[str, Any]) -> dict[str, Any]:
+    if c.get("pathPattern"):
+        return {"Field": "path-pattern", "PathPatternConfig": {"Values": list(c["pathPattern"]["values"])}}
+    if c.get("hostHeader"):
+        return {"Field": "host-header", "HostHeaderConfig": {"Values": list(c["hostHeader"]["values"])}}
+    raise ValueError(f"listener rule condition not emulated: {sorted(c)}")
+
+
+@translator("aws:lb/listenerRule:ListenerRule")
+def listener_rule(ctx: Ctx) -> Created:
+    i = ctx.inputs
+    conditions = [_condition(c) for c in i["conditions"]]
+    values = sum(len(c.get("PathPatternConfig", c.get("HostHeaderConfig", {})).get("Values", [])) for c in conditions)
+    if values > 5:  # ELB's limit on condition values per rule
+        raise ValueError(f"a listener rule takes at most 5 condition values, got {values}")
+    rule = ctx.client("elbv2").create_rule(
+        ListenerArn=i["listenerArn"],
+        Priority=int(i["priority"]),
+        Conditions=conditions,
+        Actions=[_action(a) for a in i["actions"]],
+        Tags=ctx.tag_list(),
+    )["Rules"][0]
+    return Created(rule["RuleArn"], {"arn": rule["RuleArn"]})
 
 
 @translator("aws:lb/listener:Listener")

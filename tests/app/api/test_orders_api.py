@@ -97,16 +97,33 @@ async def test_post_order_rejects_malformed_customer_id(client: AsyncClient, dat
     await _assert_rejected(client, database, body, ["body", "customer_id"])
 
 
-async def test_post_order_rejects_unknown_customer(client: AsyncClient, database: Database) -> None:
-    body = order_body()
-    body["customer_id"] = "nobody"
-    await _assert_rejected(client, database, body, ["body", "customer_id"])
+async def _assert_forbidden(client: AsyncClient, database: Database, customer_id: str) -> Any:
+    before = await _row_counts(database)
+    response = await client.post("/api/orders", json=order_body() | {"customer_id": customer_id})
+    assert response.status_code == 403, response.text
+    assert await _row_counts(database) == before, "a rejected order wrote rows"
+    return response.json()
 
 
-async def test_post_order_rejects_missing_customer_id(client: AsyncClient, database: Database) -> None:
-    body = order_body()
-    del body["customer_id"]
-    await _assert_rejected(client, database, body, ["body", "customer_id"])
+async def test_post_order_cannot_be_placed_for_another_customer(client: AsyncClient, database: Database) -> None:
+    await _assert_forbidden(client, database, "cust-0002")
+
+
+async def test_post_order_for_an_unknown_customer_looks_like_one_for_another(
+    client: AsyncClient, database: Database
+) -> None:
+    assert await _assert_forbidden(client, database, "nobody") == await _assert_forbidden(client, database, "cust-0002")
+
+
+async def test_post_order_naming_the_signed_in_customer_is_accepted(client: AsyncClient) -> None:
+    body = order_body() | {"customer_id": CUSTOMER}
+    response = await client.post("/api/orders", json=body)
+    assert response.status_code == 202, response.text
+
+
+async def test_post_order_is_for_the_signed_in_customer(client: AsyncClient) -> None:
+    order_id = (await client.post("/api/orders", json=order_body())).json()["id"]
+    assert (await client.get(f"/api/orders/{order_id}")).json()["customer_id"] == CUSTOMER
 
 
 async def test_retry_with_same_idempotency_key_returns_the_same_order(client: AsyncClient, database: Database) -> None:
@@ -178,3 +195,27 @@ async def test_history_rows_are_written_with_the_order(client: AsyncClient, data
             .all()
         )
     assert statuses == ["pending"]
+
+
+@pytest.mark.parametrize("quantity", ["2", True, 1.5])
+async def test_post_order_rejects_a_quantity_that_is_not_a_json_integer(
+    client: AsyncClient, database: Database, quantity: object
+) -> None:
+    body = order_body()
+    body["items"] = [{"sku": "SKU-0001", "quantity": quantity}]
+    await _assert_rejected(client, database, body, ["body", "items", 0, "quantity"])
+
+
+async def test_post_order_accepts_a_whole_number_written_as_2_0(client: AsyncClient) -> None:
+    # JSON Schema's "integer" includes 2.0, and the OpenAPI says integer.
+    body = order_body()
+    body["items"] = [{"sku": "SKU-0001", "quantity": 2.0}]
+    response = await client.post("/api/orders", json=body)
+    assert response.status_code == 202, response.text
+
+
+async def test_post_order_with_an_undecodable_body_is_a_documented_400(client: AsyncClient) -> None:
+    response = await client.post("/api/orders", content=b"\xff\xfe{", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    documented = client._transport.app.openapi()["paths"]["/api/orders"]["post"]["responses"]  # type: ignore[attr-defined]
+    assert "400" in documented

@@ -55,9 +55,9 @@ async def test_product_read_misses_then_hits(client: AsyncClient) -> None:
 
 async def test_user_read_is_cached(client: AsyncClient) -> None:
     hits = _counter("cache_hits_total", "user")
-    await client.get("/api/users/cust-0002")
-    response = await client.get("/api/users/cust-0002")
-    assert response.json()["email"] == "cust-0002@example.com"
+    await client.get("/api/users/cust-0001")
+    response = await client.get("/api/users/cust-0001")
+    assert response.json()["email"] == "cust-0001@example.com"
     assert _counter("cache_hits_total", "user") == hits + 1
 
 
