@@ -12,6 +12,7 @@ from infra.components.edge import Edge
 from infra.components.eks import EksCluster
 from infra.components.kafka import KafkaCluster
 from infra.components.network import Network
+from infra.components.observability import Observability
 from infra.naming import stack_name
 from infra.settings import settings_from_pulumi
 
@@ -90,7 +91,22 @@ def main() -> None:
     pulumi.export("nodeSecurityGroupId", eks.node_security_group_id)
     pulumi.export("clusterSecurityGroupId", eks.cluster_security_group_id)
 
-    # The sample app (issue #6), when the stack configures it.
+    # Alarms on every tier, their topic and the dashboard.
+    observability = Observability(
+        "observability",
+        settings.observability,
+        database=database,
+        cache=cache,
+        kafka=kafka,
+        edge=edge,
+        cluster=eks,
+        us_east_1=us_east_1,
+        opts=opts,
+    )
+    pulumi.export("alarmTopicArn", observability.topic_arn)
+    pulumi.export("dashboardName", observability.dashboard_name)
+
+    # The sample app, when the stack configures it.
     if settings.app is not None:
         app = AppDeployment(
             "app",

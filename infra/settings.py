@@ -26,6 +26,7 @@ from infra.components.edge import EdgeArgs
 from infra.components.eks.args import EksArgs, support_ended
 from infra.components.kafka import KafkaArgs
 from infra.components.network import NetworkArgs
+from infra.components.observability.args import ObservabilityArgs
 
 
 class SettingsError(Exception):
@@ -65,6 +66,7 @@ class StackSettings(ConfigModel):
     eks: EksArgs = EksArgs()
     app: AppArgs | None = None
     """The sample app on EKS (``webscale:app``). Absent: no app is deployed."""
+    observability: ObservabilityArgs = ObservabilityArgs()
 
     @field_validator("region")
     @classmethod

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.api.deps import CacheDep, DatabaseDep, SettingsDep
 from app.api.schemas import OrderAccepted, OrderRequest, OrderView, ProductView, UserView
 from app.core.logs import log_context
+from app.core.metrics import ORDERS_PLACED
 from app.store import orders
 from app.store.cache import order_key, product_key, user_key
 from app.store.tables import products, users
@@ -35,6 +36,8 @@ async def place_order(
 ) -> OrderAccepted:
     async with database.write() as conn:
         placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
+    if not placed.replayed:
+        ORDERS_PLACED.inc()
     with log_context(order_id=placed.order_id):
         log.info("order replayed" if placed.replayed else "order placed")
         response.headers["Location"] = f"/api/orders/{placed.order_id}"

@@ -92,6 +92,11 @@ class PostgresDatabase(pulumi.ComponentResource):
     replica_resource_ids: list[pulumi.Output[str]]
     iam_database_user: str
     master_user_secret_arn: pulumi.Output[str]
+    primary_identifier: str
+    replica_identifiers: list[str]
+    """The instances' identifiers (the ``DBInstanceIdentifier`` of their CloudWatch metrics)."""
+    instance_class: str
+    allocated_storage_gb: int
 
     def __init__(
         self,
@@ -225,6 +230,10 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.primary_resource_id = primary.resource_id
         self.replica_resource_ids = [r.resource_id for r in replicas]
         self.iam_database_user = args.iam_database_user
+        self.primary_identifier = identifier
+        self.replica_identifiers = [stack_name("db-replica", str(i + 1)) for i in range(len(replicas))]
+        self.instance_class = args.instance_class
+        self.allocated_storage_gb = args.allocated_storage_gb
         self.master_user_secret_arn = (
             primary.master_user_secrets.apply(lambda s: s[0].secret_arn or "") if secret_arn is None else secret_arn
         )
@@ -239,6 +248,8 @@ class PostgresDatabase(pulumi.ComponentResource):
                 "replica_resource_ids": self.replica_resource_ids,
                 "iam_database_user": self.iam_database_user,
                 "master_user_secret_arn": self.master_user_secret_arn,
+                "primary_identifier": self.primary_identifier,
+                "replica_identifiers": self.replica_identifiers,
             }
         )
 

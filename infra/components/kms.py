@@ -16,8 +16,12 @@ def key_policy(
     service_principals: tuple[str, ...] = (),
     logs_region: str | None = None,
     service_linked_roles: tuple[str, ...] = (),
+    extra_statements: tuple[dict[str, Any], ...] = (),
 ) -> dict[str, Any]:
     """The account administers the key; named AWS services may use it.
+
+    ``extra_statements`` are appended as given, for a service whose documented statement fits
+    none of the shapes here (CloudWatch alarms notifying an encrypted SNS topic).
 
     ``logs_region`` lets CloudWatch Logs in that region encrypt log groups of this
     account, scoped by the encryption context AWS sends for log groups.
@@ -85,6 +89,7 @@ def key_policy(
                 "Condition": {**is_role, "Bool": {"kms:GrantIsForAWSResource": "true"}},
             },
         ]
+    statements += list(extra_statements)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -97,10 +102,13 @@ def encryption_key(
     service_principals: tuple[str, ...] = (),
     for_logs: bool = False,
     service_linked_roles: tuple[str, ...] = (),
+    extra_statements: tuple[dict[str, Any], ...] = (),
     protect: bool = False,
+    provider: pulumi.ProviderResource | None = None,
 ) -> aws.kms.Key:
-    """A symmetric key with yearly rotation and an alias, as a child of ``parent``."""
-    opts = pulumi.InvokeOptions(parent=parent)
+    """A symmetric key with yearly rotation and an alias, as a child of ``parent``
+    (in ``provider``'s region when given, else the parent's)."""
+    opts = pulumi.InvokeOptions(parent=parent, provider=provider)
     identity = aws.get_caller_identity(opts=opts)
     partition = aws.get_partition(opts=opts).partition
     region = aws.get_region(opts=opts).region
@@ -116,9 +124,10 @@ def encryption_key(
                 service_principals=service_principals,
                 logs_region=region if for_logs else None,
                 service_linked_roles=service_linked_roles,
+                extra_statements=extra_statements,
             )
         ),
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, provider=provider),
     )
     aws.kms.Alias(
         f"{name}-alias", name=f"alias/{alias}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=key)

@@ -47,6 +47,8 @@ class EksCluster(pulumi.ComponentResource):
     lb_controller_role: aws.iam.Role
     autoscaler_role: aws.iam.Role
     vpc_cni_role: aws.iam.Role
+    max_nodes: int
+    """The node group's maxSize: the most nodes the cluster autoscaler may run."""
 
     def __init__(
         self,
@@ -60,6 +62,7 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__("webscale:index:EksCluster", name, None, opts)
         self.cluster_name = cluster_name or stack_name()
         self.kubernetes_version = args.kubernetes_version
+        self.max_nodes = args.nodes.max_size
         invoke = pulumi.InvokeOptions(parent=self)
         partition = aws.get_partition(opts=invoke).partition
         region = aws.get_region(opts=invoke).region
