@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from infra.policies.rules import cloudfront, ec2, eks, elasticache, elb, kms, kubernetes, msk, rds, s3
+from infra.policies.rules import cloudfront, cloudwatch, ec2, eks, elasticache, elb, kms, kubernetes, msk, rds, s3
 
 PACK_NAME = "webscale-security-baseline"
 DEFAULT_ENFORCEMENT = EnforcementLevel.MANDATORY
@@ -20,6 +20,7 @@ POLICIES: list[Policy] = [
     *msk.POLICIES,
     *elb.POLICIES,
     *cloudfront.POLICIES,
+    *cloudwatch.POLICIES,
     *kubernetes.POLICIES,
 ]
 
