@@ -97,8 +97,13 @@ def _follow_order(api: str) -> bool:
     return False
 
 
-def main() -> int:
-    logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
+@contextmanager
+def running_pipeline(logs: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """The whole pipeline on loopback (broker, database, API, relay, workers); yields the API's URL.
+
+    Every process is stopped, and a throwaway database dropped, when the block exits. The load
+    test's tests run it too. ``extra_env`` adds APP_* settings (``APP_REDIS_URL`` for example).
+    """
     with ExitStack() as stack:
         bootstrap = stack.enter_context(LocalBroker()).bootstrap
         writer = stack.enter_context(_database())
@@ -113,7 +118,7 @@ def main() -> int:
             "APP_PAYMENT_FAILURE_RATE": "0",
             "APP_HOST": "127.0.0.1",
             "APP_PORT": str(api_port),
-        }
+        } | (extra_env or {})
         for step in ("migrate", "topics"):
             subprocess.run(
                 [sys.executable, "-m", "app", step],
@@ -136,8 +141,14 @@ def main() -> int:
         print(f"started api on 127.0.0.1:{api_port} and {', '.join(SERVICES)}; logs in {logs}")
         for probe in probes:
             _wait_until(probe)
-        ok = _follow_order(f"http://127.0.0.1:{api_port}")
+        yield f"http://127.0.0.1:{api_port}"
         print("stopping")
+
+
+def main() -> int:
+    logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
+    with running_pipeline(logs) as api:
+        ok = _follow_order(api)
     return 0 if ok else 1
 
 
