@@ -108,17 +108,21 @@ def running_pipeline(logs: Path, extra_env: dict[str, str] | None = None) -> Ite
         bootstrap = stack.enter_context(LocalBroker()).bootstrap
         writer = stack.enter_context(_database())
         api_port = free_port()
-        env = os.environ | {
-            "APP_DB_WRITER_URL": writer,
-            "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
-            "APP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "APP_TOPIC_PARTITIONS": "3",
-            "APP_TOPIC_REPLICATION_FACTOR": "1",
-            "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",
-            "APP_PAYMENT_FAILURE_RATE": "0",
-            "APP_HOST": "127.0.0.1",
-            "APP_PORT": str(api_port),
-        } | (extra_env or {})
+        env = (
+            os.environ
+            | {
+                "APP_DB_WRITER_URL": writer,
+                "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
+                "APP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "APP_TOPIC_PARTITIONS": "3",
+                "APP_TOPIC_REPLICATION_FACTOR": "1",
+                "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",
+                "APP_PAYMENT_FAILURE_RATE": "0",
+                "APP_HOST": "127.0.0.1",
+                "APP_PORT": str(api_port),
+            }
+            | (extra_env or {})
+        )
         for step in ("migrate", "topics"):
             subprocess.run(
                 [sys.executable, "-m", "app", step],
