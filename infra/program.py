@@ -91,22 +91,8 @@ def main() -> None:
     pulumi.export("nodeSecurityGroupId", eks.node_security_group_id)
     pulumi.export("clusterSecurityGroupId", eks.cluster_security_group_id)
 
-    # Alarms on every tier, their topic and the dashboard.
-    observability = Observability(
-        "observability",
-        settings.observability,
-        database=database,
-        cache=cache,
-        kafka=kafka,
-        edge=edge,
-        cluster=eks,
-        us_east_1=us_east_1,
-        opts=opts,
-    )
-    pulumi.export("alarmTopicArn", observability.topic_arn)
-    pulumi.export("dashboardName", observability.dashboard_name)
-
     # The sample app, when the stack configures it.
+    app = None
     if settings.app is not None:
         app = AppDeployment(
             "app",
@@ -123,3 +109,19 @@ def main() -> None:
         pulumi.export("appNamespace", app.namespace)
         pulumi.export("appRepositoryUrl", app.repository_url)
         pulumi.export("appImage", app.image)
+
+    # Alarms on every tier, their topic and the dashboard.
+    observability = Observability(
+        "observability",
+        settings.observability,
+        database=database,
+        cache=cache,
+        kafka=kafka,
+        edge=edge,
+        cluster=eks,
+        app=app,
+        us_east_1=us_east_1,
+        opts=opts,
+    )
+    pulumi.export("alarmTopicArn", observability.topic_arn)
+    pulumi.export("dashboardName", observability.dashboard_name)

@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from infra.args import ConfigModel
+from infra.args import ConfigModel, check_log_retention
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,63}$", re.IGNORECASE)
 
@@ -92,6 +92,12 @@ class ObservabilityArgs(ConfigModel):
     """Addresses the alarm topic mails (each confirms once). Default none: dev has no on-call."""
     webhook_url: str | None = None
     """An https endpoint (chat webhook, incident tool) the topic posts alarms to. Default none."""
+    collector_addon_version: str = Field(default="v4.6.0-eksbuild.1", pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+    """The ``amazon-cloudwatch-observability`` EKS add-on (Container Insights and the app's
+    Prometheus metrics). Not verifiable offline: check ``aws eks describe-addon-versions
+    --addon-name amazon-cloudwatch-observability --kubernetes-version <v>``."""
+    container_log_retention_days: int = 30
+    """Days to keep the add-on's logs (containers, nodes, Container Insights, Prometheus). Default 30."""
     database: DatabaseThresholds = DatabaseThresholds()
     cache: CacheThresholds = CacheThresholds()
     kafka: KafkaThresholds = KafkaThresholds()
@@ -107,6 +113,11 @@ class ObservabilityArgs(ConfigModel):
         if len(set(emails)) != len(emails):
             raise ValueError("lists an address twice")
         return emails
+
+    @field_validator("container_log_retention_days")
+    @classmethod
+    def _retention(cls, days: int) -> int:
+        return check_log_retention(days)
 
     @field_validator("webhook_url")
     @classmethod

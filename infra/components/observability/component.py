@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.app import AppDeployment
 from infra.components.app.processes import PROCESSES
 from infra.components.cache import RedisCache
 from infra.components.database import PostgresDatabase
@@ -15,7 +16,7 @@ from infra.components.edge import Edge
 from infra.components.eks import EksCluster
 from infra.components.kafka import KafkaCluster
 from infra.components.kms import encryption_key
-from infra.components.observability import alarms, dashboard
+from infra.components.observability import alarms, collector, dashboard
 from infra.components.observability.args import ObservabilityArgs
 from infra.naming import stack_name
 
@@ -83,11 +84,13 @@ class Observability(pulumi.ComponentResource):
         kafka: KafkaCluster,
         edge: Edge,
         cluster: EksCluster,
+        app: AppDeployment | None,
         us_east_1: aws.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """``us_east_1``: CloudFront's and the CLOUDFRONT-scope WAF's metrics exist only there,
-        and an alarm lives in its metric's region (it may still notify a topic elsewhere)."""
+        and an alarm lives in its metric's region. ``app``: whose pods the collector scrapes
+        (none: Container Insights only)."""
         super().__init__("webscale:index:Observability", name, None, opts)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id
@@ -116,6 +119,19 @@ class Observability(pulumi.ComponentResource):
             ),
             *alarms.eks_alarms(args.eks, cluster=cluster.cluster_name, max_nodes=cluster.max_nodes),
         ]
+
+        addon = collector.collector(
+            name,
+            cluster=cluster,
+            addon_version=args.collector_addon_version,
+            log_retention_days=args.container_log_retention_days,
+            app_namespace=app.namespace if app else None,
+            parent=self,
+        )
+        if app is not None:
+            collector.allow_scraping(
+                name, cluster=cluster, app_namespace=app.namespace, after=[app, addon], parent=self
+            )
 
         # An alarm notifies only a topic in its own region, so us-east-1's alarms get a twin topic.
         topics = {
