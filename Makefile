@@ -60,7 +60,7 @@ PROFILE ?= steady
 LOADTEST_OUT ?= out/loadtest
 loadtest: venv
 	$(if $(URL),,$(error URL is required: make loadtest URL=https://<cdnDomainName> PROFILE=$(PROFILE)))
-	$(PY) -m loadtest --url $(URL) --profile $(PROFILE) --out $(LOADTEST_OUT)
+	$(PY) -m loadtest --url $(URL) --profile $(PROFILE) --out $(LOADTEST_OUT) $(if $(TOKEN_PROVIDER),--token-provider $(TOKEN_PROVIDER))
 
 ## docs: regenerate docs/configuration.md from the settings classes
 docs: venv

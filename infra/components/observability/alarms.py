@@ -12,7 +12,7 @@ runbook an alarm names exists there.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from infra.components.observability.args import (
@@ -84,7 +84,6 @@ class AlarmSpec:
     treat_missing_data: MissingData
     watches: str = ""
     """The physical name of the resource it watches (DB identifier, cluster name...)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # -- RDS ---------------------------------------------------------------------------------------------
@@ -287,7 +286,7 @@ def kafka_alarms(
                 summary=f"{group} is more than {t.consumer_lag_messages:g} messages behind on {topic} for 10 minutes",
                 signal=consumer_lag(cluster, group, topic), comparison="GreaterThanThreshold",
                 threshold=t.consumer_lag_messages, evaluation_periods=10, datapoints_to_alarm=10,
-                treat_missing_data="ignore", tier="kafka", watches=group, extra={"topic": topic},
+                treat_missing_data="ignore", tier="kafka", watches=group,
             )
         )  # fmt: skip
     return specs
@@ -381,42 +380,3 @@ def eks_alarms(t: EksThresholds, *, cluster: str, max_nodes: int) -> list[AlarmS
             threshold=t.pending_pods, evaluation_periods=10, datapoints_to_alarm=10, **common,
         ),
     ]  # fmt: skip
-
-
-def alarm_inputs(spec: AlarmSpec) -> dict[str, Any]:
-    """The keyword arguments of ``aws.cloudwatch.MetricAlarm`` for ``spec`` (without name and actions)."""
-    args: dict[str, Any] = {
-        "comparison_operator": spec.comparison,
-        "threshold": spec.threshold,
-        "evaluation_periods": spec.evaluation_periods,
-        "datapoints_to_alarm": spec.datapoints_to_alarm,
-        "treat_missing_data": spec.treat_missing_data,
-    }
-    signal = spec.signal
-    if isinstance(signal, Metric):
-        args.update(namespace=signal.namespace, metric_name=signal.name, dimensions=dict(signal.dimensions))
-        args["period"] = signal.period
-        if signal.stat.startswith("p"):
-            args["extended_statistic"] = signal.stat
-        else:
-            args["statistic"] = signal.stat
-        return args
-    queries: list[dict[str, Any]] = [
-        {"id": "result", "expression": signal.expression, "label": signal.label, "return_data": True}
-    ]
-    for metric_id, m in signal.metrics.items():
-        queries.append(
-            {
-                "id": metric_id,
-                "return_data": False,
-                "metric": {
-                    "namespace": m.namespace,
-                    "metric_name": m.name,
-                    "dimensions": dict(m.dimensions),
-                    "period": m.period,
-                    "stat": m.stat,
-                },
-            }
-        )
-    args["metric_queries"] = queries
-    return args

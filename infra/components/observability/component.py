@@ -63,6 +63,45 @@ CLOUDWATCH_USES_TOPIC_KEY = {
 }
 
 
+def alarm_inputs(spec: alarms.AlarmSpec) -> dict[str, Any]:
+    """The keyword arguments of ``aws.cloudwatch.MetricAlarm`` for ``spec`` (without name and actions)."""
+    args: dict[str, Any] = {
+        "comparison_operator": spec.comparison,
+        "threshold": spec.threshold,
+        "evaluation_periods": spec.evaluation_periods,
+        "datapoints_to_alarm": spec.datapoints_to_alarm,
+        "treat_missing_data": spec.treat_missing_data,
+    }
+    signal = spec.signal
+    if isinstance(signal, alarms.Metric):
+        args.update(namespace=signal.namespace, metric_name=signal.name, dimensions=dict(signal.dimensions))
+        args["period"] = signal.period
+        if signal.stat.startswith("p"):
+            args["extended_statistic"] = signal.stat
+        else:
+            args["statistic"] = signal.stat
+        return args
+    queries: list[dict[str, Any]] = [
+        {"id": "result", "expression": signal.expression, "label": signal.label, "return_data": True}
+    ]
+    for metric_id, m in signal.metrics.items():
+        queries.append(
+            {
+                "id": metric_id,
+                "return_data": False,
+                "metric": {
+                    "namespace": m.namespace,
+                    "metric_name": m.name,
+                    "dimensions": dict(m.dimensions),
+                    "period": m.period,
+                    "stat": m.stat,
+                },
+            }
+        )
+    args["metric_queries"] = queries
+    return args
+
+
 class Observability(pulumi.ComponentResource):
     """Alarms on every tier with their notifications, and one dashboard, per stack."""
 
@@ -217,6 +256,6 @@ class Observability(pulumi.ComponentResource):
             alarm_description=f"{spec.summary}. {runbook}",
             alarm_actions=[topic.arn],
             ok_actions=[topic.arn],
-            **alarms.alarm_inputs(spec),
+            **alarm_inputs(spec),
             opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )
