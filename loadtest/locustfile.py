@@ -93,7 +93,7 @@ def place_order(user: ShopUser) -> None:
             response.failure(f"{response.status_code}: {response.text[:200]}")
     if order_id is None:
         return
-    LEDGER.placed(order_id, key, started)
+    LEDGER.placed(order_id, key, started, user.customer_id)
     deadline = started + c.slo.order_final_within_seconds
     while time.monotonic() < deadline:
         time.sleep(c.poll_seconds)  # gevent's sleep: Locust patches time
@@ -140,7 +140,9 @@ def self_check(host: str, timeout_seconds: float) -> None:
 
     def check(order_id: str) -> None:
         try:
-            response = session.get(f"{host}/api/orders/{order_id}", timeout=10, headers=headers(provider("cust-0001")))
+            # As the customer who placed it, should the API come to check ownership.
+            token = provider(LEDGER.orders[order_id].customer_id)
+            response = session.get(f"{host}/api/orders/{order_id}", timeout=10, headers=headers(token))
         except requests.RequestException:
             return  # unknown this round; asked again while time remains
         if response.status_code == 404:

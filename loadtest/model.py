@@ -39,6 +39,7 @@ class Order:
     order_id: str
     idempotency_key: str
     placed_at: float
+    customer_id: str = ""
     final_at: float | None = None
     status: str = "pending"
 
@@ -55,8 +56,8 @@ class Ledger:
     missing: set[str] = field(default_factory=set)
     """Orders the API no longer knows (404 in the self-check): lost."""
 
-    def placed(self, order_id: str, idempotency_key: str, at: float) -> None:
-        self.orders.setdefault(order_id, Order(order_id, idempotency_key, at))
+    def placed(self, order_id: str, idempotency_key: str, at: float, customer_id: str = "") -> None:
+        self.orders.setdefault(order_id, Order(order_id, idempotency_key, at, customer_id))
 
     def observed(self, order_id: str, status: str, at: float) -> None:
         order = self.orders[order_id]

@@ -136,7 +136,7 @@ class Observability(pulumi.ComponentResource):
         region = aws.get_region(opts=invoke).region
 
         # Built first: a bad threshold fails before any resource exists.
-        consumers = worker_consumers()
+        consumers = worker_consumers() if app is not None else []  # no app, no worker groups
         self.specs = [
             *alarms.database_alarms(
                 args.database,
