@@ -114,7 +114,7 @@ def main() -> None:
     observability = Observability(
         "observability",
         settings.observability,
-        database=database,
+        databases=shards,
         cache=cache,
         kafka=kafka,
         edge=edge,

@@ -201,8 +201,10 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
 
         replicas = []
+        replica_ids = []
         for i, zone in enumerate(replica_zones(network.availability_zones, args.replica_count)):
             replica_id = stack_name(physical("db-replica"), str(i + 1))
+            replica_ids.append(replica_id)
             # A replica inherits the master user and its password from the source
             # (physical replication): no username, password or managed secret here.
             # Backups are required on the source in order to create a replica.
@@ -231,7 +233,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.replica_resource_ids = [r.resource_id for r in replicas]
         self.iam_database_user = args.iam_database_user
         self.primary_identifier = identifier
-        self.replica_identifiers = [stack_name("db-replica", str(i + 1)) for i in range(len(replicas))]
+        self.replica_identifiers = replica_ids
         self.instance_class = args.instance_class
         self.allocated_storage_gb = args.allocated_storage_gb
         self.master_user_secret_arn = (

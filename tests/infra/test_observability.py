@@ -235,3 +235,19 @@ def test_every_alarm_metric_is_on_the_dashboard(each_stack: StackRun):
     for a in alarms(each_stack):
         for namespace, name, dims in metrics_of(a):
             assert (namespace, name, tuple(sorted(dims.items()))) in drawn, f"{a.id}: {name} {dims} not drawn"
+
+
+def test_each_database_shard_gets_its_own_alarms_with_distinct_names():
+    from infra.components.observability.alarms import database_alarms
+    from infra.components.observability.args import DatabaseThresholds
+
+    def shard(prefix: str, primary: str) -> list[str]:
+        specs = database_alarms(
+            DatabaseThresholds(), primary=primary, replicas=[f"{primary}-r1"], instance_class="db.r7g.large",
+            allocated_storage_gb=100, prefix=prefix,
+        )  # fmt: skip
+        return [s.key for s in specs]
+
+    first, second = shard("", "webscale-prod-db"), shard("s1-", "webscale-prod-db-s1")
+    assert "rds-replica-lag-replica-1" in first and "rds-replica-lag-s1-replica-1" in second
+    assert not set(first) & set(second)

@@ -127,11 +127,16 @@ def database_alarms(
     replicas: Sequence[str],
     instance_class: str,
     allocated_storage_gb: int,
+    prefix: str = "",
 ) -> list[AlarmSpec]:
-    """CPU, free storage, connections and memory on every instance; replica lag on each replica."""
+    """CPU, free storage, connections and memory on every instance; replica lag on each replica.
+
+    ``prefix`` keeps alarm keys unique when the stack has several databases (shards: ``s1-``).
+    """
     memory = instance_memory_gib(instance_class) * GIB
     specs: list[AlarmSpec] = []
-    for role, instance in [("primary", primary), *((f"replica-{i + 1}", r) for i, r in enumerate(replicas))]:
+    roles = [(f"{prefix}primary", primary), *((f"{prefix}replica-{i + 1}", r) for i, r in enumerate(replicas))]
+    for role, instance in roles:
         common: dict[str, Any] = {"tier": "database", "watches": instance}
         specs += [
             AlarmSpec(
@@ -161,7 +166,7 @@ def database_alarms(
                 evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="breaching", **common,
             ),
         ]  # fmt: skip
-        if role != "primary":
+        if instance != primary:
             # Missing data breaches: a replica that stops reporting lag is broken or gone.
             specs.append(
                 AlarmSpec(

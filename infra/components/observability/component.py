@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -118,7 +119,7 @@ class Observability(pulumi.ComponentResource):
         name: str,
         args: ObservabilityArgs,
         *,
-        database: PostgresDatabase,
+        databases: Sequence[PostgresDatabase],
         cache: RedisCache,
         kafka: KafkaCluster,
         edge: Edge,
@@ -138,12 +139,17 @@ class Observability(pulumi.ComponentResource):
         # Built first: a bad threshold fails before any resource exists.
         consumers = worker_consumers() if app is not None else []  # no app, no worker groups
         self.specs = [
-            *alarms.database_alarms(
-                args.database,
-                primary=database.primary_identifier,
-                replicas=database.replica_identifiers,
-                instance_class=database.instance_class,
-                allocated_storage_gb=database.allocated_storage_gb,
+            *(
+                spec
+                for i, database in enumerate(databases)
+                for spec in alarms.database_alarms(
+                    args.database,
+                    primary=database.primary_identifier,
+                    replicas=database.replica_identifiers,
+                    instance_class=database.instance_class,
+                    allocated_storage_gb=database.allocated_storage_gb,
+                    prefix=f"{database.shard_name}-" if i else "",  # the first keeps one database's names
+                )
             ),
             *alarms.cache_alarms(args.cache, nodes=cache.node_ids),
             *alarms.kafka_alarms(
