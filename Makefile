@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: up test app bench lint docs policy services venv checkov-venv clean
+.PHONY: up test app bench loadtest lint docs policy services venv checkov-venv clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -54,6 +54,14 @@ app: venv services
 bench: venv services
 	$(PY) tests/benchmarks/bench_api.py
 
+## loadtest: Locust, headless, against URL (a stack's CloudFront URL, or a local API) with PROFILE
+##           (steady, ramp, flash-sale, smoke); report under out/loadtest/<time>/, exit 1 on a broken SLO
+PROFILE ?= steady
+LOADTEST_OUT ?= out/loadtest
+loadtest: venv
+	$(if $(URL),,$(error URL is required: make loadtest URL=https://<cdnDomainName> PROFILE=$(PROFILE)))
+	$(PY) -m loadtest --url $(URL) --profile $(PROFILE) --out $(LOADTEST_OUT) $(if $(TOKEN_PROVIDER),--token-provider $(TOKEN_PROVIDER))
+
 ## docs: regenerate docs/configuration.md from the settings classes
 docs: venv
 	$(PY) -m infra.config_docs > docs/configuration.md
@@ -62,7 +70,7 @@ docs: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy infra app
+	$(VENV)/bin/mypy infra app loadtest
 
 clean:
 	rm -rf out $(VENV) .venv-checkov

@@ -94,13 +94,22 @@ def documentation_value(value: str) -> str | None:
         for reserved in DOCUMENTATION_NETWORKS:
             if network.version == reserved.version and network.overlaps(reserved):  # type: ignore[arg-type]
                 return f"is in {reserved}, reserved for documentation (RFC 5737/3849): no real network uses it"
-    host = value.lower().rstrip(".")
+    host = _host(value.lower()).rstrip(".")
     if "." in host and " " not in host and "/" not in host:
         if any(host == d or host.endswith(f".{d}") for d in EXAMPLE_DOMAINS):
             return "is an example domain (RFC 2606): you cannot own it or get a certificate for it"
         if host.rsplit(".", 1)[-1] in RESERVED_TLDS:
             return "is under a reserved top-level domain (RFC 2606/6761)"
     return None
+
+
+def _host(value: str) -> str:
+    """The host an email address (``oncall@host``) or an https URL names; else ``value`` itself."""
+    if value.startswith(("https://", "http://")):
+        return value.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+    if value.count("@") == 1 and " " not in value:
+        return value.split("@", 1)[1]
+    return value
 
 
 def placeholder_problems(config: Mapping[str, Any]) -> list[str]:

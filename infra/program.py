@@ -13,6 +13,7 @@ from infra.components.eks import EksCluster
 from infra.components.identity import Identity
 from infra.components.kafka import KafkaCluster
 from infra.components.network import Network
+from infra.components.observability import Observability
 from infra.naming import stack_name
 from infra.settings import settings_from_pulumi
 
@@ -104,7 +105,8 @@ def main() -> None:
     pulumi.export("nodeSecurityGroupId", eks.node_security_group_id)
     pulumi.export("clusterSecurityGroupId", eks.cluster_security_group_id)
 
-    # The sample app (issue #6), when the stack configures it.
+    # The sample app, when the stack configures it.
+    app = None
     if settings.app is not None:
         app = AppDeployment(
             "app",
@@ -122,3 +124,19 @@ def main() -> None:
         pulumi.export("appNamespace", app.namespace)
         pulumi.export("appRepositoryUrl", app.repository_url)
         pulumi.export("appImage", app.image)
+
+    # Alarms on every tier, their topic and the dashboard.
+    observability = Observability(
+        "observability",
+        settings.observability,
+        databases=shards,
+        cache=cache,
+        kafka=kafka,
+        edge=edge,
+        cluster=eks,
+        app=app,
+        us_east_1=us_east_1,
+        opts=opts,
+    )
+    pulumi.export("alarmTopicArn", observability.topic_arn)
+    pulumi.export("dashboardName", observability.dashboard_name)

@@ -27,6 +27,7 @@ from infra.components.eks.args import EksArgs, support_ended
 from infra.components.identity import IdentityArgs
 from infra.components.kafka import KafkaArgs
 from infra.components.network import NetworkArgs
+from infra.components.observability.args import ObservabilityArgs
 
 
 class SettingsError(Exception):
@@ -68,6 +69,7 @@ class StackSettings(ConfigModel):
     """End-user sign-in (``webscale:identity``): the Cognito user pool the API trusts."""
     app: AppArgs | None = None
     """The sample app on EKS (``webscale:app``). Absent: no app is deployed."""
+    observability: ObservabilityArgs = ObservabilityArgs()
 
     @field_validator("region")
     @classmethod

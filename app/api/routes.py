@@ -14,6 +14,7 @@ from app.api.deps import CacheDep, DatabaseDep, SettingsDep
 from app.api.responses import ORDER_CREATED, SIGNED_IN, not_found
 from app.api.schemas import OrderAccepted, OrderBody, OrderRequest, OrderView, ProductView, UserView
 from app.core.logs import log_context
+from app.core.metrics import ORDERS_PLACED
 from app.store import orders
 from app.store.cache import order_key, product_key, user_key
 from app.store.tables import products, users
@@ -47,6 +48,8 @@ async def place_order(
     request = OrderRequest(customer_id=customer, currency=body.currency, items=body.items)
     async with database.write() as conn:
         placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
+    if not placed.replayed:
+        ORDERS_PLACED.inc()
     with log_context(order_id=placed.order_id):
         log.info("order replayed" if placed.replayed else "order placed")
         response.headers["Location"] = f"/api/orders/{placed.order_id}"

@@ -1,6 +1,6 @@
 """Prometheus metrics shared by every process type (each process exposes its own registry)."""
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, Summary
 
 REQUEST_SECONDS = Histogram(
     "http_request_duration_seconds",
@@ -17,3 +17,11 @@ CONSUMER_LAG = Gauge("kafka_consumer_lag", "Messages behind the partition end.",
 EVENTS = Counter("events_processed_total", "Events handled by a worker.", ["consumer", "outcome"])
 RELAYED = Counter("outbox_published_total", "Outbox rows published to Kafka.")
 PARKED = Counter("outbox_parked_total", "Outbox rows parked after too many failed deliveries.")
+ORDERS_PLACED = Counter("orders_placed_total", "New orders accepted (idempotent replays not counted).")
+ORDER_COMPLETION_SECONDS = Summary(
+    "order_completion_seconds",
+    "From an order's placement to its final status (fulfilled, payment_failed, out_of_stock).",
+    ["status"],
+)
+"""A summary, not a histogram: the CloudWatch agent's Prometheus support drops histograms but ships a
+summary's _sum and _count, so CloudWatch can chart the mean completion time."""

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -98,28 +99,45 @@ def _follow_order(api: str, issuer: LocalIssuer) -> bool:
     return False
 
 
-def main() -> int:
-    logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
+@dataclass(frozen=True)
+class Pipeline:
+    url: str
+    """The API, on loopback."""
+    issuer: LocalIssuer
+    """The local stand-in for the Cognito pool the API trusts: it mints the customers' tokens."""
+
+
+@contextmanager
+def running_pipeline(logs: Path, extra_env: dict[str, str] | None = None) -> Iterator[Pipeline]:
+    """The whole pipeline on loopback (broker, token issuer, database, API, relay, workers).
+
+    Every process is stopped, and a throwaway database dropped, when the block exits. The load
+    test's tests run it too. ``extra_env`` adds APP_* settings (``APP_REDIS_URL`` for example).
+    """
     with ExitStack() as stack:
         bootstrap = stack.enter_context(LocalBroker()).bootstrap
         issuer = stack.enter_context(LocalIssuer())
         writer = stack.enter_context(_database())
         api_port = free_port()
-        env = os.environ | {
-            "APP_DB_WRITER_URL": writer,
-            "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
-            "APP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "APP_TOPIC_PARTITIONS": "3",
-            "APP_TOPIC_REPLICATION_FACTOR": "1",
-            "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",
-            "APP_PAYMENT_FAILURE_RATE": "0",
-            "APP_HOST": "127.0.0.1",
-            "APP_PORT": str(api_port),
-            "APP_AUTH_ISSUER": issuer.issuer,
-            "APP_AUTH_CLIENT_ID": issuer.client_id,
-            # Local mode: the issuer is on loopback, not a Cognito pool. Never set in a deployment.
-            "APP_AUTH_LOCAL_DEV": "true",
-        }
+        env = (
+            os.environ
+            | {
+                "APP_DB_WRITER_URL": writer,
+                "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
+                "APP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "APP_TOPIC_PARTITIONS": "3",
+                "APP_TOPIC_REPLICATION_FACTOR": "1",
+                "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",
+                "APP_PAYMENT_FAILURE_RATE": "0",
+                "APP_HOST": "127.0.0.1",
+                "APP_PORT": str(api_port),
+                "APP_AUTH_ISSUER": issuer.issuer,
+                "APP_AUTH_CLIENT_ID": issuer.client_id,
+                # Local mode: the issuer is on loopback, not a Cognito pool. Never set in a deployment.
+                "APP_AUTH_LOCAL_DEV": "true",
+            }
+            | (extra_env or {})
+        )
         for step in ("migrate", "topics"):
             subprocess.run(
                 [sys.executable, "-m", "app", step],
@@ -144,8 +162,14 @@ def main() -> int:
         print(f"started api on 127.0.0.1:{api_port} and {', '.join(SERVICES)}; logs in {logs}")
         for probe in probes:
             _wait_until(probe)
-        ok = _follow_order(f"http://127.0.0.1:{api_port}", issuer)
+        yield Pipeline(url=f"http://127.0.0.1:{api_port}", issuer=issuer)
         print("stopping")
+
+
+def main() -> int:
+    logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
+    with running_pipeline(logs) as pipeline:
+        ok = _follow_order(pipeline.url, pipeline.issuer)
     return 0 if ok else 1
 
 

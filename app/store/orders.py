@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.schemas import OrderRequest
+from app.core.metrics import ORDER_COMPLETION_SECONDS
 from app.pipeline.events import Envelope, Line, OrderPlaced
 from app.store import outbox
 from app.store.tables import order_items, order_status_history, orders, products, users
@@ -20,6 +21,8 @@ PAYMENT_FAILED = "payment_failed"
 RESERVED = "reserved"
 OUT_OF_STOCK = "out_of_stock"
 FULFILLED = "fulfilled"
+FINAL = frozenset({FULFILLED, PAYMENT_FAILED, OUT_OF_STOCK})
+"""Statuses an order never leaves."""
 
 
 class UnknownReference(Exception):
@@ -157,7 +160,11 @@ async def transition(
         update(orders)
         .where(orders.c.id == order_id, orders.c.status == source)
         .values(status=target, updated_at=func.now())
+        .returning(func.extract("epoch", func.now() - orders.c.created_at))
     )
-    if result.rowcount != 1:
+    age = result.scalar_one_or_none()
+    if age is None:
         raise InvalidTransition(f"order {order_id} is not {source}, cannot become {target}")
     await conn.execute(insert(order_status_history).values(order_id=order_id, status=target, reason=reason))
+    if target in FINAL:
+        ORDER_COMPLETION_SECONDS.labels(target).observe(float(age))

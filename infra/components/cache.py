@@ -111,6 +111,18 @@ class CacheArgs(ConfigModel):
         return f"{self.engine}{self.engine_version.split('.')[0]}"
 
 
+def node_ids(args: CacheArgs, replication_group_id: str) -> list[str]:
+    """The cache cluster (node) ids ElastiCache gives the group's members, the ``CacheClusterId``
+    of their metrics: ``<group>-001``...; in cluster mode ``<group>-0001-001`` (shard, node)."""
+    if args.cluster_mode:
+        return [
+            f"{replication_group_id}-{shard:04d}-{node:03d}"
+            for shard in range(1, args.shards + 1)
+            for node in range(1, args.nodes_per_shard + 1)
+        ]
+    return [f"{replication_group_id}-{node:03d}" for node in range(1, args.nodes_per_shard + 1)]
+
+
 def cache_parameters(args: CacheArgs) -> dict[str, str]:
     parameters: dict[str, str] = {"maxmemory-policy": args.maxmemory_policy}
     if args.cluster_mode:
@@ -131,6 +143,8 @@ class RedisCache(pulumi.ComponentResource):
     app_user_id: pulumi.Output[str]
     app_user_arn: pulumi.Output[str]
     engine: str
+    node_ids: list[str]
+    """Every node's cache cluster id (see :func:`node_ids`)."""
 
     def __init__(
         self,
@@ -224,9 +238,10 @@ class RedisCache(pulumi.ComponentResource):
             if args.cluster_mode
             else {"num_cache_clusters": args.nodes_per_shard}
         )
+        group_id = stack_name("cache", max_len=40)
         group = aws.elasticache.ReplicationGroup(
             f"{name}-group",
-            replication_group_id=stack_name("cache", max_len=40),
+            replication_group_id=group_id,
             description=f"{args.engine} cache of {stack_name()}",
             engine=args.engine,
             engine_version=args.engine_version,
@@ -273,6 +288,7 @@ class RedisCache(pulumi.ComponentResource):
         self.app_user_id = app_user.user_id
         self.app_user_arn = app_user.arn
         self.engine = args.engine
+        self.node_ids = node_ids(args, group_id)
         self.register_outputs(
             {
                 "primary_endpoint": self.primary_endpoint,
@@ -285,5 +301,6 @@ class RedisCache(pulumi.ComponentResource):
                 "app_user_id": self.app_user_id,
                 "app_user_arn": self.app_user_arn,
                 "engine": self.engine,
+                "node_ids": self.node_ids,
             }
         )

@@ -94,6 +94,11 @@ class PostgresDatabase(pulumi.ComponentResource):
     master_user_secret_arn: pulumi.Output[str]
     key_arn: pulumi.Output[str]
     """The KMS key of the storage and of the master secret: reading the secret needs kms:Decrypt on it."""
+    primary_identifier: str
+    replica_identifiers: list[str]
+    """The instances' identifiers (the ``DBInstanceIdentifier`` of their CloudWatch metrics)."""
+    instance_class: str
+    allocated_storage_gb: int
 
     def __init__(
         self,
@@ -198,8 +203,10 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
 
         replicas = []
+        replica_ids = []
         for i, zone in enumerate(replica_zones(network.availability_zones, args.replica_count)):
             replica_id = stack_name(physical("db-replica"), str(i + 1))
+            replica_ids.append(replica_id)
             # A replica inherits the master user and its password from the source
             # (physical replication): no username, password or managed secret here.
             # Backups are required on the source in order to create a replica.
@@ -228,6 +235,10 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.replica_resource_ids = [r.resource_id for r in replicas]
         self.iam_database_user = args.iam_database_user
         self.key_arn = key.arn
+        self.primary_identifier = identifier
+        self.replica_identifiers = replica_ids
+        self.instance_class = args.instance_class
+        self.allocated_storage_gb = args.allocated_storage_gb
         self.master_user_secret_arn = (
             primary.master_user_secrets.apply(lambda s: s[0].secret_arn or "") if secret_arn is None else secret_arn
         )
@@ -243,6 +254,8 @@ class PostgresDatabase(pulumi.ComponentResource):
                 "iam_database_user": self.iam_database_user,
                 "master_user_secret_arn": self.master_user_secret_arn,
                 "key_arn": self.key_arn,
+                "primary_identifier": self.primary_identifier,
+                "replica_identifiers": self.replica_identifiers,
             }
         )
 

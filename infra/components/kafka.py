@@ -174,6 +174,9 @@ class KafkaCluster(pulumi.ComponentResource):
     kafka_version: str
     security_group_id: pulumi.Output[str]
     topics: list[TopicSpec]
+    physical_name: str
+    """The cluster's name, known before it exists (the ``Cluster Name`` of its metrics)."""
+    broker_count: int
 
     def __init__(
         self,
@@ -214,9 +217,10 @@ class KafkaCluster(pulumi.ComponentResource):
             opts=child,
         )
         exporters = args.open_monitoring
+        physical_name = stack_name("kafka")
         cluster = aws.msk.Cluster(
             f"{name}-cluster",
-            cluster_name=stack_name("kafka"),
+            cluster_name=physical_name,
             kafka_version=args.kafka_version,
             number_of_broker_nodes=args.brokers,
             broker_node_group_info=aws.msk.ClusterBrokerNodeGroupInfoArgs(
@@ -290,6 +294,8 @@ class KafkaCluster(pulumi.ComponentResource):
         self.kafka_version = args.kafka_version
         self.security_group_id = sg.id
         self.topics = topic_specs(args)
+        self.physical_name = physical_name
+        self.broker_count = args.brokers
         self.register_outputs(
             {
                 "cluster_arn": self.cluster_arn,

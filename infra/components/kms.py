@@ -17,8 +17,12 @@ def key_policy(
     service_principals: tuple[str, ...] = (),
     logs_region: str | None = None,
     service_linked_role_arns: tuple[str, ...] = (),
+    extra_statements: tuple[dict[str, Any], ...] = (),
 ) -> dict[str, Any]:
     """The account administers the key; named AWS services may use it.
+
+    ``extra_statements`` are appended as given, for a service whose documented statement fits
+    none of the shapes here (CloudWatch alarms notifying an encrypted SNS topic).
 
     ``logs_region`` lets CloudWatch Logs in that region encrypt log groups of this
     account, scoped by the encryption context AWS sends for log groups.
@@ -84,6 +88,7 @@ def key_policy(
                 "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
             },
         ]
+    statements += list(extra_statements)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -96,14 +101,17 @@ def encryption_key(
     service_principals: tuple[str, ...] = (),
     for_logs: bool = False,
     service_linked_role_arns: tuple[str, ...] = (),
+    extra_statements: tuple[dict[str, Any], ...] = (),
     depends_on: Sequence[pulumi.Resource] = (),
     protect: bool = False,
+    provider: pulumi.ProviderResource | None = None,
 ) -> aws.kms.Key:
-    """A symmetric key with yearly rotation and an alias, as a child of ``parent``.
+    """A symmetric key with yearly rotation and an alias, as a child of ``parent``
+    (in ``provider``'s region when given, else the parent's).
 
     ``depends_on``: what must exist before the policy is written (the principals it names).
     """
-    opts = pulumi.InvokeOptions(parent=parent)
+    opts = pulumi.InvokeOptions(parent=parent, provider=provider)
     identity = aws.get_caller_identity(opts=opts)
     partition = aws.get_partition(opts=opts).partition
     region = aws.get_region(opts=opts).region
@@ -119,9 +127,10 @@ def encryption_key(
                 service_principals=service_principals,
                 logs_region=region if for_logs else None,
                 service_linked_role_arns=service_linked_role_arns,
+                extra_statements=extra_statements,
             )
         ),
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(depends_on)),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, provider=provider, depends_on=list(depends_on)),
     )
     aws.kms.Alias(
         f"{name}-alias", name=f"alias/{alias}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=key)

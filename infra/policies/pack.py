@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from infra.policies.rules import cloudfront, cognito, ec2, eks, elasticache, elb, kms, kubernetes, msk, rds, s3
+from infra.policies.rules import (
+    cloudfront,
+    cloudwatch,
+    cognito,
+    ec2,
+    eks,
+    elasticache,
+    elb,
+    kms,
+    kubernetes,
+    msk,
+    rds,
+    s3,
+)
 
 PACK_NAME = "webscale-security-baseline"
 DEFAULT_ENFORCEMENT = EnforcementLevel.MANDATORY
@@ -21,6 +34,7 @@ POLICIES: list[Policy] = [
     *elb.POLICIES,
     *cloudfront.POLICIES,
     *cognito.POLICIES,
+    *cloudwatch.POLICIES,
     *kubernetes.POLICIES,
 ]
 

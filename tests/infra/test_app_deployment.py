@@ -387,7 +387,8 @@ def test_namespace_denies_all_traffic_by_default(each_stack: StackRun):
     policies = objects(each_stack, "NetworkPolicy")
     assert policies["default-deny"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     ingress = [n for n, p in policies.items() if "Ingress" in p["spec"]["policyTypes"] and n != "default-deny"]
-    assert ingress == ["api-ingress"]
+    # The collector's scrape of /metrics is the only other ingress (test_observability_collector.py).
+    assert sorted(ingress) == ["allow-metrics-scrape", "api-ingress"]
 
 
 def test_aws_api_egress_follows_the_vpc_endpoints(each_stack: StackRun):

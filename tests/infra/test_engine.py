@@ -33,10 +33,10 @@ def test_a_resource_moto_rejects_fails_the_run_naming_it():
 
 def test_a_type_without_translator_is_labelled_synthesized():
     run = run_stack("dev", program=PROGRAMS / "untranslated_type.py")
-    topic = run.one("aws:sns/topic:Topic")
-    assert topic.emulation == "synthesized" and topic.note == "no translator written for this type"
+    queue = run.one("aws:sqs/queue:Queue")
+    assert queue.emulation == "synthesized" and queue.note == "no translator written for this type"
     assert "Not emulated (moto lacks the API):" in report.render(run)
-    assert "aws:sns:Topic  alerts: no translator written for this type" in report.render(run)
+    assert "aws:sqs:Queue  jobs: no translator written for this type" in report.render(run)
 
 
 def test_a_resource_on_the_default_provider_is_rejected():

@@ -15,7 +15,7 @@ import pytest
 from pulumi_policy import ResourceValidationPolicy
 
 from infra.policies.pack import POLICIES
-from infra.policies.rules import cloudfront, cognito, ec2, eks, elasticache, elb, kms, msk, rds, s3
+from infra.policies.rules import cloudfront, cloudwatch, cognito, ec2, eks, elasticache, elb, kms, msk, rds, s3
 from tests.infra.policy_cases import DELETE, merged, stack_violations, violations
 
 NEWEST_EKS = max(eks.EKS_VERSION_SUPPORT_ENDS, key=lambda v: tuple(int(p) for p in v.split(".")))
@@ -241,6 +241,28 @@ ORIGIN_HTTPS = (
     "origin",
     {"vpcOriginEndpointConfig": {"arn": "arn:alb", "originProtocolPolicy": "https-only"}},
 )
+DB_PRIMARY = (cloudwatch.RDS_INSTANCE, "db", {"identifier": "webscale-prod-db"})
+CACHE_GROUP = (cloudwatch.CACHE_GROUP, "cache", {"replicationGroupId": "webscale-prod-cache"})
+KAFKA = (cloudwatch.MSK_CLUSTER, "kafka", {"clusterName": "webscale-prod-kafka"})
+
+
+def alarm_on(name: str, **dimensions: str) -> tuple[str, str, dict[str, Any]]:
+    return (cloudwatch.ALARM, name, {"namespace": "AWS/X", "metricName": "M", "dimensions": dimensions})
+
+
+WATCHED = [
+    alarm_on("db-cpu", DBInstanceIdentifier="webscale-prod-db"),
+    alarm_on("cache-cpu", CacheClusterId="webscale-prod-cache-002"),
+    (
+        cloudwatch.ALARM,
+        "kafka-lag",
+        {
+            "metricQueries": [
+                {"id": "lag", "metric": {"dimensions": {"Cluster Name": "webscale-prod-kafka", "Topic": "orders"}}},
+            ]
+        },
+    ),
+]
 STACK_BAD: list[tuple[str, list[tuple[str, str, dict[str, Any]]], str]] = [
     (
         "elb-1-http-redirects-to-https",
@@ -265,6 +287,20 @@ STACK_BAD: list[tuple[str, list[tuple[str, str, dict[str, Any]]], str]] = [
     ("s3-8-bucket-has-public-access-block", [BUCKET], "no aws.s3.BucketPublicAccessBlock"),
     ("s3-4-bucket-encryption-configured", [BUCKET], "no server-side encryption"),
     ("cloudfront-5-logging", [DIST], "access logging is off"),
+    ("ops-1-stateful-resources-have-alarms", [DB_PRIMARY, CACHE_GROUP, KAFKA, *WATCHED[1:]], "no CloudWatch alarm"),
+    ("ops-1-stateful-resources-have-alarms", [DB_PRIMARY, CACHE_GROUP, KAFKA, *WATCHED[:2]], "no CloudWatch alarm"),
+    (
+        "ops-1-stateful-resources-have-alarms",
+        [
+            DB_PRIMARY,
+            CACHE_GROUP,
+            KAFKA,
+            WATCHED[0],
+            alarm_on("other", CacheClusterId="webscale-prod-cachex-001"),
+            WATCHED[2],
+        ],
+        "no CloudWatch alarm",
+    ),
     (
         "cloudfront-5-logging",
         [DIST, (cloudfront.LOG_DELIVERY_SOURCE, "src", {"resourceArn": "arn:other", "logType": "ACCESS_LOGS"})],
@@ -272,6 +308,7 @@ STACK_BAD: list[tuple[str, list[tuple[str, str, dict[str, Any]]], str]] = [
     ),
 ]
 STACK_GOOD: list[tuple[str, list[tuple[str, str, dict[str, Any]]]]] = [
+    ("ops-1-stateful-resources-have-alarms", [DB_PRIMARY, CACHE_GROUP, KAFKA, *WATCHED]),
     ("elb-1-http-redirects-to-https", [ALB, HTTPS, HTTP_REDIRECT, ORIGIN_HTTPS]),
     ("elb-1-http-redirects-to-https", [ALB, HTTP_FORWARD, ORIGIN_HTTP]),  # no certificate, internal VPC origin
     ("elb-1-alb-without-certificate", [ALB, HTTPS, ORIGIN_HTTPS]),

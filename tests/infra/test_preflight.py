@@ -33,6 +33,8 @@ ROLE = "deployer"
         "shop.example.com",
         "example.org",
         "api.corp.test",
+        "oncall@example.com",
+        "https://hooks.example.com/services/webscale-prod",
     ],
 )
 def test_documentation_only_values_are_recognised(value: str):
@@ -50,6 +52,8 @@ def test_documentation_only_values_are_recognised(value: str):
         "cc-1001-prod",
         "shop.acme-corp.io",
         "0.1.0",
+        "oncall@acme-corp.io",
+        "https://hooks.acme-corp.io/services/webscale-prod",
     ],
 )
 def test_real_looking_values_pass(value: str):
@@ -94,6 +98,8 @@ def test_prod_as_committed_lists_every_placeholder_and_access_problem(as_deploye
         "webscale:eks.adminRoleArns[0] = 'arn:aws:iam::123456789012:role/platform-admin': account 123456789012 is",
         "webscale:edge.domainName = 'shop.example.com': is an example domain",
         "webscale:edge.hostedZoneId = 'Z0123456789EXAMPLE00': contains EXAMPLE",
+        "webscale:observability.emailSubscribers[0] = 'oncall@example.com': is an example domain",
+        "webscale:observability.webhookUrl = 'https://hooks.example.com/services/webscale-prod': is an example domain",
         "webscale:eks.apiAccessCidrs: unset, so the private-only API endpoint",
         "in account 123456789012, not the caller's (210987654321)",
         "webscale:eks.deployerRoleArn: the caller's role 'deployer'",
@@ -109,6 +115,10 @@ def test_prod_with_real_values_passes(as_deployer_role: None):
         apiAccessCidrs=["10.200.0.0/16"],
     )
     config["webscale:edge"] = {**config["webscale:edge"], "domainName": "shop.acme-corp.io", "hostedZoneId": "Z04ABCD"}
+    config["webscale:observability"] = {
+        "emailSubscribers": ["oncall@acme-corp.io"],
+        "webhookUrl": "https://hooks.acme-corp.io/services/webscale-prod",
+    }
     assert preflight(config, project="webscale", stack="prod") == []
 
 

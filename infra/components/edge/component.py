@@ -11,7 +11,7 @@ from infra.components.edge.buckets import log_bucket
 from infra.components.edge.dns import alias_records, validated_certificate
 from infra.components.edge.load_balancer import build_alb
 from infra.components.edge.policies import CLOUDFRONT_HOSTED_ZONE_ID, tls_only_bucket_policy
-from infra.components.edge.waf import web_acl
+from infra.components.edge.waf import web_acl, web_acl_name
 from infra.components.network import Network
 
 
@@ -27,6 +27,10 @@ class Edge(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
     distribution_domain_name: pulumi.Output[str]
     web_acl_arn: pulumi.Output[str]
+    web_acl_name: str
+    alb_arn_suffix: pulumi.Output[str]
+    """``app/<name>/<id>``: the ``LoadBalancer`` dimension of the ALB's metrics."""
+    target_group_arn_suffix: pulumi.Output[str]
     url: pulumi.Output[str]
 
     def __init__(
@@ -100,6 +104,9 @@ class Edge(pulumi.ComponentResource):
         self.distribution_id = dist.id
         self.distribution_domain_name = dist.domain_name
         self.web_acl_arn = acl.arn
+        self.web_acl_name = web_acl_name()
+        self.alb_arn_suffix = alb.load_balancer.arn_suffix
+        self.target_group_arn_suffix = alb.target_group.arn_suffix
         self.url = (
             pulumi.Output.from_input(f"https://{args.domain_name}")
             if args.domain_name

@@ -19,6 +19,11 @@ MANAGED_RULE_GROUPS = (
 ALLOW: Any = {"allow": {}}
 
 
+def web_acl_name() -> str:
+    """The web ACL's name, which is also the ``WebACL`` dimension of its CloudWatch metrics."""
+    return stack_name("edge")
+
+
 def _visibility(metric: str) -> Any:
     return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
 
@@ -72,7 +77,7 @@ def waf_rules(args: EdgeArgs) -> list[Any]:
 
 def web_acl(name: str, args: EdgeArgs, *, parent: pulumi.Resource, provider: aws.Provider) -> aws.wafv2.WebAcl:
     """A CLOUDFRONT-scope web ACL; such ACLs live in us-east-1, hence ``provider``."""
-    metric = stack_name("edge")
+    metric = web_acl_name()
     return aws.wafv2.WebAcl(
         name,
         name=metric,

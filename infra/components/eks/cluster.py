@@ -52,6 +52,8 @@ class EksCluster(pulumi.ComponentResource):
     """KEDA (CRDs ScaledObject, TriggerAuthentication): custom resources of keda.sh wait for it."""
     lb_controller_release: k8s.helm.v3.Release
     """The Load Balancer Controller (CRD TargetGroupBinding and its webhook): elbv2.k8s.aws waits for it."""
+    max_nodes: int
+    """The node group's maxSize: the most nodes the cluster autoscaler may run."""
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__("webscale:index:EksCluster", name, None, opts)
         self.cluster_name = cluster_name or stack_name()
         self.kubernetes_version = args.kubernetes_version
+        self.max_nodes = args.nodes.max_size
         invoke = pulumi.InvokeOptions(parent=self)
         partition = aws.get_partition(opts=invoke).partition
         region = aws.get_region(opts=invoke).region

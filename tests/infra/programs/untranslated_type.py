@@ -4,5 +4,5 @@ import pulumi
 import pulumi_aws as aws
 
 provider = aws.Provider("aws", region="eu-west-1", default_tags={"tags": {"project": "webscale"}})
-aws.sns.Topic("alerts", opts=pulumi.ResourceOptions(provider=provider))
+aws.sqs.Queue("jobs", opts=pulumi.ResourceOptions(provider=provider))
 pulumi.export("answer", 42)

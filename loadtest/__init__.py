@@ -1,0 +1,1 @@
+"""The load test: a Locust scenario, its profiles and SLO verdict."""
