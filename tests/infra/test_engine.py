@@ -57,6 +57,14 @@ def test_secret_outputs_never_reach_reports():
     assert '"[secret]"' in rendered and '"plain"' in rendered
 
 
+def test_secrets_with_pattern_characters_are_masked_literally():
+    secrets = {"p4ss+w.rd(1)", "other*secret"}
+    masked = report.scrub(
+        {"a": ["x-p4ss+w.rd(1)-y", "p4sssw-rd(1)"], "b": "other*secret", "c": "otherrsecret"}, secrets
+    )
+    assert masked == {"a": ["[secret]", "p4sssw-rd(1)"], "b": "[secret]", "c": "otherrsecret"}
+
+
 def test_plan_json_has_the_shape_of_pulumi_preview_json(run_of, tmp_path: Path):
     run = run_of("dev")
     written = report.write(run, load_stack_config("dev"), tmp_path)

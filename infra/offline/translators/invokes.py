@@ -6,14 +6,12 @@ import hashlib
 import json
 from typing import Any
 
-import boto3
-
-from infra.offline.registry import invoke
+from infra.offline.registry import client, invoke
 
 
 @invoke("aws:index/getAvailabilityZones:getAvailabilityZones")
 def availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
-    zones = boto3.client("ec2", region_name=region).describe_availability_zones()["AvailabilityZones"]
+    zones = client("ec2", region).describe_availability_zones()["AvailabilityZones"]
     zones = [z for z in zones if z.get("State", "available") == args.get("state", z.get("State", "available"))]
     return {
         "id": region,
@@ -25,7 +23,7 @@ def availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 @invoke("aws:index/getCallerIdentity:getCallerIdentity")
 def caller_identity(args: dict[str, Any], region: str) -> dict[str, Any]:
-    who = boto3.client("sts", region_name=region).get_caller_identity()
+    who = client("sts", region).get_caller_identity()
     return {"id": who["Account"], "accountId": who["Account"], "arn": who["Arn"], "userId": who["UserId"]}
 
 
@@ -86,7 +84,7 @@ def policy_document(args: dict[str, Any], region: str) -> dict[str, Any]:
 @invoke("aws:ec2/getManagedPrefixList:getManagedPrefixList")
 def managed_prefix_list(args: dict[str, Any], region: str) -> dict[str, Any]:
     """AWS-managed prefix lists (the CloudFront origin-facing one), as moto lists them."""
-    ec2 = boto3.client("ec2", region_name=args.get("region") or region)
+    ec2 = client("ec2", args.get("region") or region)
     if args.get("id"):
         found = ec2.describe_managed_prefix_lists(PrefixListIds=[args["id"]])["PrefixLists"]
     else:
@@ -111,5 +109,5 @@ def managed_prefix_list(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 @invoke("aws:s3/getCanonicalUserId:getCanonicalUserId")
 def canonical_user_id(args: dict[str, Any], region: str) -> dict[str, Any]:
-    owner = boto3.client("s3", region_name=region).list_buckets()["Owner"]
+    owner = client("s3", region).list_buckets()["Owner"]
     return {"id": owner["ID"], "displayName": owner.get("DisplayName", "")}
