@@ -26,30 +26,40 @@ from pulumi.runtime.sync_await import _sync_await
 
 import infra.offline.translators  # noqa: F401  (registers every translator)
 from infra.offline import graph_rules
-from infra.offline.mocks import OfflineError, OfflineMocks, RecordingMonitor
+from infra.offline.mocks import OfflineError, OfflineMocks, Progress, RecordingMonitor
 from infra.offline.model import StackRun
 from infra.offline.registry import forget_clients
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "infra" / "__main__.py"
+STACKS = ROOT / "stacks"
 
 
 def project_name() -> str:
     return str(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"])
 
 
-def stack_names() -> list[str]:
-    return sorted(p.name.split(".")[1] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+def stack_names(stacks_dir: Path = STACKS) -> list[str]:
+    return sorted(p.name.split(".")[1] for p in stacks_dir.glob("Pulumi.*.yaml"))
 
 
-def load_stack_config(stack: str) -> dict[str, Any]:
+class UnknownStack(OfflineError):
+    """No ``Pulumi.<stack>.yaml`` in the stacks folder; the message lists the stacks that exist."""
+
+
+def load_stack_config(stack: str, stacks_dir: Path = STACKS) -> dict[str, Any]:
     """The ``config:`` block of ``stacks/Pulumi.<stack>.yaml``."""
-    path = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        raise OfflineError(
-            f"no stack named {stack!r}: {path.relative_to(ROOT)} does not exist (stacks: {stack_names()})"
+    path = stacks_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        names = ", ".join(stack_names(stacks_dir)) or "none"
+        raise UnknownStack(
+            f"no stack named {stack!r}: there is no {path.name} in {_shown(stacks_dir)}/ (stacks: {names})"
         )
     return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _encode(value: Any) -> str:
@@ -80,22 +90,30 @@ def _fake_aws_environment(region: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, program: Path = PROGRAM) -> StackRun:
+def run_stack(
+    stack: str,
+    config_overrides: Mapping[str, Any] | None = None,
+    program: Path = PROGRAM,
+    *,
+    stacks_dir: Path = STACKS,
+    progress: Progress | None = None,
+) -> StackRun:
     """Run the stack program for ``stack`` offline and return its resource graph.
 
     ``config_overrides`` replaces individual config keys (``"webscale:network"``), or removes
     them where the value is None, which tests use to try bad values; ``program`` lets the engine's own tests run a small
     program of theirs instead of the stack's. Raises :class:`OfflineError` naming every
     resource that moto rejected, or the settings error when the configuration is invalid.
+    ``progress`` is called with one line per component as the program creates it.
     """
-    merged = {**load_stack_config(stack), **(config_overrides or {})}
+    merged = {**load_stack_config(stack, stacks_dir), **(config_overrides or {})}
     config = {key: value for key, value in merged.items() if value is not None}
     region = str(config.get("aws:region") or "")
     if not region:
-        raise OfflineError(f"stacks/Pulumi.{stack}.yaml sets no aws:region")
+        raise OfflineError(f"{_shown(stacks_dir)}/Pulumi.{stack}.yaml sets no aws:region")
     # A fresh context isolates the Pulumi runtime's globals (root resource, config) per run.
     with _collector_paused():
-        return contextvars.Context().run(_run_in_context, stack, config, region, program)
+        return contextvars.Context().run(_run_in_context, stack, config, region, program, progress)
 
 
 @contextmanager
@@ -115,10 +133,12 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _run_in_context(stack: str, config: dict[str, Any], region: str, program_path: Path) -> StackRun:
+def _run_in_context(
+    stack: str, config: dict[str, Any], region: str, program_path: Path, progress: Progress | None
+) -> StackRun:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = OfflineMocks(region)
+    mocks = OfflineMocks(region, progress)
     exports: dict[str, Any] = {}
     forget_clients()
     try:
