@@ -75,9 +75,11 @@ app: venv services
 bench: venv services
 	@exec $(PY) tests/benchmarks/bench_api.py
 
-## docs: regenerate docs/configuration.md from the settings classes
+## docs: regenerate docs/configuration.md and the architecture diagram (needs Graphviz's dot)
 docs: venv
+	@command -v dot >/dev/null || { echo "docs: Graphviz's dot is missing: apt-get install -y graphviz (Debian package graphviz)" >&2; exit 1; }
 	$(PY) -m infra.config_docs > docs/configuration.md
+	$(PY) -m infra.diagram --stack prod --out docs/architecture
 
 ## lint: ruff (lint and format) and mypy over the whole tree
 lint: venv
