@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.offline import report
+from infra.offline import plan_page, report
 from infra.offline.engine import STACKS, UnknownStack, load_stack_config, run_stack
 from infra.offline.mocks import OfflineError
 from infra.settings import SettingsError
@@ -38,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     _progress(f"{time.monotonic() - started:5.1f} s  planned {len(run.resources)} resources")
     print(report.render(run), end="")
     written = report.write(run, load_stack_config(args.stack, args.stacks_dir.resolve()), args.out)
-    print(f"\nWrote {written / 'plan.json'} and {written / 'manifests'}/")
+    (written / "plan.html").write_text(plan_page.render(run))
+    print(
+        f"\nWrote {written / 'plan.json'}, {written / 'plan.html'} (open it in a browser) and {written / 'manifests'}/"
+    )
     return 0
 
 

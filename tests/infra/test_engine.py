@@ -117,7 +117,7 @@ def test_cli_prints_the_plan_on_stdout_and_progress_on_stderr(capsys, tmp_path):
     printed = capsys.readouterr()
     assert "Offline plan for stack webscale/dev" in printed.out
     assert "network (webscale:index:Network)" in printed.err and "offline:" not in printed.out
-    assert (tmp_path / "dev" / "plan.json").is_file()
+    assert (tmp_path / "dev" / "plan.json").is_file() and (tmp_path / "dev" / "plan.html").is_file()
 
 
 def test_progress_has_one_line_per_component_in_creation_order():
