@@ -58,7 +58,7 @@ def render(run: StackRun) -> str:
         f'<tr><td class="n">{n}</td><td><code>{escape(t)}</code></td></tr>'
         for t, n in sorted(Counter(r.type for r in run.resources).items())
     )
-    counts = Counter(r.emulation for r in run.resources)
+    counts: Counter[str] = Counter(r.emulation for r in run.resources)
     emulation = "".join(
         f'<tr><td class="n">{counts[key]}</td><td>{escape(text)}</td></tr>'
         for key, text in (
