@@ -3,6 +3,7 @@
 STACK ?= dev
 TARGET ?= offline
 STACKS_DIR ?= stacks
+TEST_WORKERS ?= 2
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VERSION := 3.3.30
@@ -62,9 +63,9 @@ checkov-venv: .venv-checkov/bin/checkov
 services:
 	@bash scripts/services.sh $(if $(KAFKA),--kafka)
 
-## test: every test (builds .venv and .venv-checkov first, starts the services)
+## test: every test, on TEST_WORKERS pytest-xdist workers (default 2; 0 runs them in one process)
 test: venv checkov-venv services
-	@exec $(PY) -m pytest -q
+	@exec $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 ## app: run the sample app locally (API, relay, four workers, a local Kafka-protocol broker)
 ##      against this machine's PostgreSQL and Redis, and follow one order to fulfilled
