@@ -22,7 +22,7 @@ help:
 $(VENV)/.installed: requirements.txt app/requirements.txt app/requirements-dev.txt
 	@start=$$(date +%s); \
 	echo "venv: building $(VENV) from requirements.txt (pulumi, pulumi-aws, moto, the app's libraries)"; \
-	echo "venv: this takes about 60-90 s the first time, mostly pip downloading about 400 MB; later runs skip it"; \
+	echo "venv: usually about 75 s the first time (minutes on a busy machine), mostly pip fetching about 400 MB; later runs skip it"; \
 	test -x $(PY) || python3 -m venv $(VENV) || exit $$?; \
 	echo "venv: [1/2] upgrading pip"; \
 	$(PY) -m pip install --quiet --upgrade pip || exit $$?; \
