@@ -124,9 +124,24 @@ wait_ready() {
   die "PostgreSQL or Redis did not become ready in 30 s (see /var/log/postgresql, /tmp/webscale-redis.log)"
 }
 
+# Optional tools: Chromium opens out/<stack>/plan.html in a test; Graphviz's dot draws the diagram
+# in `make docs`. Installed when missing and possible; otherwise a warning, never a failure here.
+optional_tool() {
+  local command=$1 package=$2 why=$3
+  if command -v "$command" >/dev/null; then
+    say "$package already installed ($why)"
+  elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    apt_install "$package"
+  else
+    printf 'services: warning: %s is missing (%s): apt-get install -y %s\n' "$package" "$why" "$package" >&2
+  fi
+}
+
 postgres
 redis
 kafka_jars
+optional_tool chromium chromium "the plan page test"
+optional_tool dot graphviz "make docs"
 wait_ready
 if [ "${1:-}" = "--kafka" ]; then
   kafka_broker

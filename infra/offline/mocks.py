@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import threading
+import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -19,6 +21,10 @@ from infra.offline.model import Resource
 
 class OfflineError(Exception):
     """The offline run failed; the message names the resource and the reason."""
+
+
+Progress = Callable[[str], None]
+"""Told one line per component as the program creates it (the CLI prints them on stderr)."""
 
 
 @cache
@@ -69,9 +75,11 @@ def _provider_tags(inputs: dict[str, Any]) -> dict[str, str]:
 class OfflineMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes from moto, recording every resource."""
 
-    def __init__(self, region: str, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, region: str, options: dict[str, Any] | None = None, progress: Progress | None = None) -> None:
         self.region = region
         self.options = options or {}
+        self.progress = progress
+        self._started = time.monotonic()
         self.resources: list[Resource] = []
         self.errors: list[str] = []
         self.secrets: set[str] = set()
@@ -82,6 +90,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
     # -- called by RecordingMonitor around each registration --------------------------
     def begin(self, request: Any, urn: str) -> None:
         self._request.current = (request, urn)
+        if self.progress is not None and not request.custom and request.type != "pulumi:pulumi:Stack":
+            elapsed = time.monotonic() - self._started
+            self.progress(
+                f"{elapsed:5.1f} s  {request.name} ({request.type}), {len(self.resources)} resources planned so far"
+            )
 
     def lookup(self, type_: str, id_: str) -> dict[str, Any] | None:
         for r in self.resources:

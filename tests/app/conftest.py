@@ -29,7 +29,19 @@ from tests.app.helpers import CUSTOMER, auth, local_issuer
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = "postgres@127.0.0.1:5432"
-REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+
+
+def _redis_db() -> int:
+    """``TEST_REDIS_DB`` (default 12) is the Redis logical database the tests flush; under
+    pytest-xdist, worker ``gwN`` takes ``TEST_REDIS_DB + N``, so workers never flush each other."""
+    base = int(os.environ.get("TEST_REDIS_DB", "12"))
+    db = base + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    if not 0 <= db <= 15:
+        raise pytest.UsageError(f"TEST_REDIS_DB={base} leaves worker databases past Redis's 0..15: choose a lower one")
+    return db
+
+
+REDIS_DB = _redis_db()
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from infra.offline import report
 from infra.offline.__main__ import main as cli
@@ -57,6 +58,14 @@ def test_secret_outputs_never_reach_reports():
     assert '"[secret]"' in rendered and '"plain"' in rendered
 
 
+def test_secrets_with_pattern_characters_are_masked_literally():
+    secrets = {"p4ss+w.rd(1)", "other*secret"}
+    masked = report.scrub(
+        {"a": ["x-p4ss+w.rd(1)-y", "p4sssw-rd(1)"], "b": "other*secret", "c": "otherrsecret"}, secrets
+    )
+    assert masked == {"a": ["[secret]", "p4sssw-rd(1)"], "b": "[secret]", "c": "otherrsecret"}
+
+
 def test_plan_json_has_the_shape_of_pulumi_preview_json(run_of, tmp_path: Path):
     run = run_of("dev")
     written = report.write(run, load_stack_config("dev"), tmp_path)
@@ -82,18 +91,40 @@ def test_report_shows_the_tree_counts_outputs_and_emulation(run_of):
     assert "emulated in moto" in text and "synthesized" in text
 
 
-def test_cli_exits_non_zero_and_names_the_key_on_bad_config(monkeypatch, capsys, tmp_path):
-    bad = {**load_stack_config("dev"), "webscale:network": {"azCount": 9}}
-    monkeypatch.setattr("infra.offline.__main__.run_stack", lambda stack: run_stack(stack, config_overrides=bad))
-    assert cli(["up", "--stack", "dev", "--out", str(tmp_path)]) == 1
+def bad_stack(stacks: Path, name: str = "bad") -> Path:
+    """A stacks folder holding dev's configuration under ``name``, with azCount out of range."""
+    stacks.mkdir(exist_ok=True)
+    config = {**load_stack_config("dev"), "webscale:network": {"azCount": 9}}
+    (stacks / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
+    return stacks
+
+
+def test_cli_exits_non_zero_and_names_the_key_on_bad_config(capsys, tmp_path):
+    stacks = bad_stack(tmp_path / "stacks")
+    assert cli(["up", "--stack", "bad", "--stacks-dir", str(stacks), "--out", str(tmp_path / "out")]) == 1
     assert "webscale:network.azCount = 9" in capsys.readouterr().err
-    assert not (tmp_path / "dev").exists()
+    assert not (tmp_path / "out" / "bad").exists()
 
 
-def test_cli_prints_the_plan_and_writes_plan_json(capsys, tmp_path):
+def test_cli_lists_the_stacks_when_the_stack_does_not_exist(capsys, tmp_path):
+    assert cli(["up", "--stack", "nope", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no stack named 'nope'" in err and "(stacks: dev, prod, staging)" in err
+
+
+def test_cli_prints_the_plan_on_stdout_and_progress_on_stderr(capsys, tmp_path):
     assert cli(["up", "--stack", "dev", "--out", str(tmp_path)]) == 0
-    assert "Offline plan for stack webscale/dev" in capsys.readouterr().out
-    assert (tmp_path / "dev" / "plan.json").is_file()
+    printed = capsys.readouterr()
+    assert "Offline plan for stack webscale/dev" in printed.out
+    assert "network (webscale:index:Network)" in printed.err and "offline:" not in printed.out
+    assert (tmp_path / "dev" / "plan.json").is_file() and (tmp_path / "dev" / "plan.html").is_file()
+
+
+def test_progress_has_one_line_per_component_in_creation_order():
+    lines: list[str] = []
+    run_stack("dev", program=PROGRAMS / "two_components.py", progress=lines.append)
+    assert len(lines) == 2, lines
+    assert "first (test:index:Box)" in lines[0] and "second (test:index:Box)" in lines[1]
 
 
 def test_iam_policy_documents_render_like_the_provider():

@@ -7,14 +7,12 @@ import json
 import re
 from typing import Any
 
-import boto3
-
-from infra.offline.registry import invoke
+from infra.offline.registry import client, invoke
 
 
 @invoke("aws:index/getAvailabilityZones:getAvailabilityZones")
 def availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
-    zones = boto3.client("ec2", region_name=region).describe_availability_zones()["AvailabilityZones"]
+    zones = client("ec2", region).describe_availability_zones()["AvailabilityZones"]
     zones = [z for z in zones if z.get("State", "available") == args.get("state", z.get("State", "available"))]
     return {
         "id": region,
@@ -26,7 +24,7 @@ def availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 @invoke("aws:index/getCallerIdentity:getCallerIdentity")
 def caller_identity(args: dict[str, Any], region: str) -> dict[str, Any]:
-    who = boto3.client("sts", region_name=region).get_caller_identity()
+    who = client("sts", region).get_caller_identity()
     return {"id": who["Account"], "accountId": who["Account"], "arn": who["Arn"], "userId": who["UserId"]}
 
 
@@ -87,7 +85,7 @@ def policy_document(args: dict[str, Any], region: str) -> dict[str, Any]:
 @invoke("aws:ec2/getManagedPrefixList:getManagedPrefixList")
 def managed_prefix_list(args: dict[str, Any], region: str) -> dict[str, Any]:
     """AWS-managed prefix lists (the CloudFront origin-facing one), as moto lists them."""
-    ec2 = boto3.client("ec2", region_name=args.get("region") or region)
+    ec2 = client("ec2", args.get("region") or region)
     if args.get("id"):
         found = ec2.describe_managed_prefix_lists(PrefixListIds=[args["id"]])["PrefixLists"]
     else:
@@ -112,14 +110,14 @@ def managed_prefix_list(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 @invoke("aws:s3/getCanonicalUserId:getCanonicalUserId")
 def canonical_user_id(args: dict[str, Any], region: str) -> dict[str, Any]:
-    owner = boto3.client("s3", region_name=region).list_buckets()["Owner"]
+    owner = client("s3", region).list_buckets()["Owner"]
     return {"id": owner["ID"], "displayName": owner.get("DisplayName", "")}
 
 
 @invoke("aws:iam/getRoles:getRoles")
 def roles(args: dict[str, Any], region: str) -> dict[str, Any]:
     """The account's roles under ``pathPrefix`` whose name matches ``nameRegex``: empty when none."""
-    iam = boto3.client("iam", region_name=region)
+    iam = client("iam", region)
     found = iam.list_roles(PathPrefix=args.get("pathPrefix") or "/")["Roles"]
     pattern = re.compile(args.get("nameRegex") or ".*")
     found = [r for r in found if pattern.search(r["RoleName"])]
@@ -129,7 +127,7 @@ def roles(args: dict[str, Any], region: str) -> dict[str, Any]:
 @invoke("aws:iam/getRole:getRole")
 def one_role(args: dict[str, Any], region: str) -> dict[str, Any]:
     """One role by name; fails, as the provider does, when it does not exist."""
-    r = boto3.client("iam", region_name=region).get_role(RoleName=args["name"])["Role"]
+    r = client("iam", region).get_role(RoleName=args["name"])["Role"]
     return {
         "id": r["RoleName"],
         "name": r["RoleName"],
