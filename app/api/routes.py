@@ -33,7 +33,7 @@ async def place_order(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> OrderAccepted:
-    async with database.write() as conn:
+    async with database.autocommit() as conn:
         placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
     with log_context(order_id=placed.order_id):
         log.info("order replayed" if placed.replayed else "order placed")

@@ -85,6 +85,14 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A primary connection without BEGIN/COMMIT: for work that is one statement, atomic on
+        its own (order placement), two round trips fewer than `write`."""
+        async with self.writer.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
+    @asynccontextmanager
     async def read(self, *, primary: bool = False) -> AsyncIterator[AsyncConnection]:
         conn = None if primary else await self._connect_reader()
         if conn is None:
