@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api import sync_baseline
 from app.api.deps import CacheDep, DatabaseDep
 from app.api.routes import router
 from app.core.metrics import IN_FLIGHT, OUTBOX_BACKLOG, REQUEST_SECONDS
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.database = Database(settings)
         redis = make_redis(settings)
         app.state.cache = Cache(settings, redis)
+        app.state.sync_workers = sync_baseline.specs(settings) if settings.sync_baseline else []
         gauge = asyncio.create_task(_refresh_outbox_gauge(app.state.database, settings.outbox_gauge_interval_seconds))
         try:
             yield
@@ -141,6 +143,8 @@ def main(settings: Settings) -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        loop=settings.http_loop,
+        http=settings.http_parser,
         # Behind the ALB the pod must finish in-flight requests within terminationGracePeriod.
         timeout_graceful_shutdown=20,
     )

@@ -6,9 +6,10 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Header, HTTPException, Path, Response, status
+from fastapi import APIRouter, Cookie, Header, HTTPException, Path, Request, Response, status
 from sqlalchemy import select
 
+from app.api import sync_baseline
 from app.api.deps import CacheDep, DatabaseDep, SettingsDep
 from app.api.schemas import OrderAccepted, OrderRequest, OrderView, ProductView, UserView
 from app.core.logs import log_context
@@ -29,12 +30,15 @@ CLOCK_SKEW_SECONDS = 1.0
 async def place_order(
     request: OrderRequest,
     response: Response,
+    http_request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> OrderAccepted:
     async with database.autocommit() as conn:
         placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
+    if settings.sync_baseline and not placed.replayed:
+        await sync_baseline.process_inline(database, http_request.app.state.sync_workers, placed.order_id)
     with log_context(order_id=placed.order_id):
         log.info("order replayed" if placed.replayed else "order placed")
         response.headers["Location"] = f"/api/orders/{placed.order_id}"

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     redis_replication_group_id: str | None = None
     redis_timeout_seconds: float = 0.2
     """Short on purpose: a slow cache must cost less than the database query it saves."""
+    cache_enabled: bool = True
+    """False: every read goes to the database (a kill switch, and the benchmark's reference)."""
     cache_ttl_seconds: int = 60
     cache_breaker_seconds: float = 5.0
     """After a Redis error the cache is bypassed for this long, so an outage costs one timeout."""
@@ -89,6 +91,13 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 8000
     metrics_port: int = 9100
+    http_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
+    """uvicorn's event loop. auto: uvloop when installed (it is, in the image)."""
+    http_parser: Literal["auto", "h11", "httptools"] = "auto"
+    """uvicorn's HTTP parser. auto: httptools when installed (it is, in the image)."""
+    sync_baseline: bool = False
+    """Benchmark only: POST /api/orders also runs payment, inventory, notification and
+    fulfillment inline before answering (the synchronous "before"). Never in a deployment."""
     read_your_writes_seconds: float = 5.0
     """After a POST the client reads from the primary this long (covers replica lag)."""
     outbox_gauge_interval_seconds: float = 5.0
