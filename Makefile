@@ -48,9 +48,9 @@ test: venv services
 app: venv services
 	$(PY) -m app.dev.run
 
-## bench: the API benchmark (latency percentiles, throughput, cache hit ratio); see docs/app.md
+## bench: the pipeline benchmark (docs/benchmarks.md, docs/bench/*.json); QUICK=1: the CI smoke run
 bench: venv services
-	$(PY) tests/benchmarks/bench_api.py
+	$(PY) -m bench $(if $(QUICK),--quick)
 
 ## docs: regenerate docs/configuration.md from the settings classes
 docs: venv
