@@ -70,10 +70,10 @@ local index = 0
 function init(args)
   interval_ms = 0
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
-  index = (tid * 7919) %% #paths
+  index = (tid * 7919) % #paths
 end
 function request()
-  index = index %% #paths + 1
+  index = index % #paths + 1
   return wrk.format("GET", paths[index])
 end
 """
