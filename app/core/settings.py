@@ -18,8 +18,12 @@ class Settings(BaseSettings):
     """password: credentials in the URL. iam: an RDS IAM token per new connection."""
     db_ssl: Literal["disable", "prefer", "require", "verify-full"] = "prefer"
     """TLS mode for asyncpg. IAM auth raises it to require: RDS rejects tokens over plaintext."""
-    db_pool_size: int = 10
+    db_pool_size: int = 20
+    """Connections kept open per process. Above the requests or records usually in flight at
+    once: a connection past the pool (overflow) is closed when returned, and reopening it (TLS,
+    auth, type introspection, statement cache) costs more than the query."""
     db_max_overflow: int = 10
+    """Extra connections for bursts, closed again when returned."""
     db_connect_timeout_seconds: float = 2.0
     db_reader_down_seconds: float = 5.0
     """How long a replica that failed to connect is skipped before it is tried again."""
