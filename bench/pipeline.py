@@ -1,5 +1,6 @@
 """End-to-end throughput: orders placed by wrk, counted as they reach a terminal status."""
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,16 @@ class EndToEnd:
     post: load.Result
     samples: list[tuple[float, int, int]] = field(default_factory=list)
     """(seconds since the load started, orders, terminal orders), once a second."""
+    cpu_ms_per_order: dict[str, float] = field(default_factory=dict)
+    """CPU per order completed, per process (replicas summed by role), the broker and PostgreSQL,
+    over the whole run including the drain."""
+
+    @property
+    def projected_per_minute(self) -> float:
+        """Orders/min if every core of the box did nothing but this pipeline: cores x 60 s over
+        the CPU one order costs. What a quiet box would reach if CPU is the limit."""
+        total = sum(self.cpu_ms_per_order.values())
+        return (os.cpu_count() or 1) * 60_000 / total if total else 0.0
 
     @property
     def per_minute(self) -> float:
@@ -59,6 +70,7 @@ def run(
     """Offer `rate` orders/s for warmup + window seconds; count completions inside the window."""
     _, done_before = stack.counts()
     placed_before, _ = stack.counts()
+    cpu_before = stack.cpu()
     sampler = _Sampler(stack)
     sampler.start()
     post = load.post_orders(
@@ -72,7 +84,14 @@ def run(
     completed = inside[-1][2] - inside[0][2] if len(inside) >= 2 else 0
     measured = inside[-1][0] - inside[0][0] if len(inside) >= 2 else 0.0
     total, done = stack.counts()
+    cpu_after = stack.cpu()
+    roles: dict[str, float] = {}
+    for name, seconds in cpu_after.items():
+        role = name.rsplit("-", 1)[0] if name[-1].isdigit() else name
+        roles[role] = roles.get(role, 0.0) + seconds - cpu_before.get(name, 0.0)
+    finished = max(1, done - done_before)
     return EndToEnd(
+        cpu_ms_per_order={role: round(1000 * seconds / finished, 3) for role, seconds in roles.items()},
         replicas=replicas,
         offered_rate=rate,
         window_seconds=measured,

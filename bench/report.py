@@ -65,6 +65,8 @@ def e2e_record(run: EndToEnd) -> dict[str, Any]:
         "lost": run.lost,
         "post": _load(run.post),
         "samples": run.samples,
+        "cpu_ms_per_order": run.cpu_ms_per_order,
+        "projected_per_minute": round(run.projected_per_minute),
     }
 
 
@@ -81,6 +83,16 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append((label, f"{run['per_minute']:,} (offered {run['offered_rate'] * 60:,.0f})", target))
         rows.append(
             (f"(a) drained, lost ({run['replicas']} replica(s))", f"{run['drained']}, {run['lost']}", "True, 0")
+        )
+        cpu = ", ".join(f"{role} {ms:.1f}" for role, ms in sorted(run["cpu_ms_per_order"].items(), key=lambda i: -i[1]))
+        rows.append((f"(a) CPU ms per order ({run['replicas']} replica(s))", cpu, "where the CPU goes"))
+        projected = run["projected_per_minute"]
+        rows.append(
+            (
+                f"(a) projected orders/min, CPU-bound idle box ({run['replicas']} replica(s))",
+                f"{projected:,}",
+                verdict(projected, TARGETS["e2e"]) if run["replicas"] == 1 else "reported",
+            )
         )
     if placement := results.get("placement"):
         rows.append(("(b) POST /api/orders req/s", f"{placement['post']['rate']:,.0f}", ""))

@@ -120,8 +120,15 @@ class Stack:
         for name in [n for n in self.processes if n.startswith(prefix)]:
             self.halt(name)
 
-    def pid(self, name: str) -> int:
-        return self.processes[name].pid
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each app process, the broker and the database's backends."""
+        used = {name: _cpu_seconds(process.pid) for name, process in self.processes.items()}
+        broker = self.broker._node.process  # the JVM, started by LocalBroker
+        if broker is not None:
+            used["kafka"] = _cpu_seconds(broker.pid)
+        backends = self.fetch(f"SELECT pid FROM pg_stat_activity WHERE datname = '{self.database}'")
+        used["postgres"] = sum(_cpu_seconds(int(row["pid"])) for row in backends)
+        return used
 
     def close(self) -> None:
         self.halt_all()
@@ -143,6 +150,16 @@ class Stack:
                 return True
             time.sleep(0.5)
         return False
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (0 if it is gone): unlike latency, barely skewed by other
+    load on the box, so it projects what an idle box would do."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], name: str) -> None:
