@@ -83,7 +83,9 @@ def create_app(settings: Settings) -> FastAPI:
             await redis.aclose()
             await app.state.database.dispose()
 
-    app = FastAPI(title="orders", lifespan=lifespan)
+    # FastAPI's native OpenTelemetry hooks probe the global providers (environment lookups) on
+    # every request: a tenth of the API's CPU in a profile. The app exports Prometheus metrics.
+    app = FastAPI(title="orders", lifespan=lifespan, telemetry={"tracing": False, "metrics": False, "logs": False})
     app.add_middleware(MetricsMiddleware)
     app.include_router(router)
 
