@@ -212,6 +212,16 @@ def write(results: dict[str, Any], out: Path) -> None:
         f"- load average before: {', '.join(f'{x:.2f}' for x in before)}; after: "
         + ", ".join(f"{x:.2f}" if isinstance(x, float) else str(x) for x in after),
         f"- record: [bench/{record.name}](bench/{record.name})",
+        *(
+            [
+                "",
+                f"**The box was busy** (load average {before[0]:.1f} on {results['cores']} cores before the run):"
+                " latency and throughput below are mostly CPU queueing. CPU per order (rusage) is the"
+                " steadier figure. Rerun `make bench` on a quiet box.",
+            ]
+            if before[0] > (results["cores"] or 1)
+            else []
+        ),
         "",
         "| measure | figure | target |",
         "|---|---|---|",
