@@ -72,9 +72,9 @@ test: venv checkov-venv services
 app: venv services
 	@exec $(PY) -m app.dev.run
 
-## bench: the API benchmark (latency percentiles, throughput, cache hit ratio); see docs/app.md
+## bench: the pipeline benchmark (docs/benchmarks.md, docs/bench/*.json); QUICK=1: the CI smoke run
 bench: venv services
-	@exec $(PY) tests/benchmarks/bench_api.py
+	$(PY) -m bench $(if $(QUICK),--quick)
 
 ## loadtest: Locust, headless, against URL (a stack's CloudFront URL, or a local API) with PROFILE
 ##           (steady, ramp, flash-sale, smoke); report under out/loadtest/<time>/, exit 1 on a broken SLO

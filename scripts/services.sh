@@ -3,7 +3,7 @@
 # 127.0.0.1 only: PostgreSQL and Redis from Debian's packages, and Apache Kafka's jars from Maven
 # Central. Safe to run again: every step checks first and says what it did.
 #
-#   scripts/services.sh            PostgreSQL, Redis and the Kafka jars (what the tests need)
+#   scripts/services.sh            PostgreSQL, Redis, wrk, pgbench and the Kafka jars (what the tests need)
 #   scripts/services.sh --kafka    also a long-running single-node broker on 127.0.0.1:9092
 #
 # The tests and `make app` start their own brokers on free ports from the same jars
@@ -86,6 +86,16 @@ redis() {
   fi
 }
 
+bench_tools() {
+  # `make bench` drives the API with wrk (compiled, Lua-scriptable) and the database with pgbench.
+  if command -v wrk >/dev/null; then
+    say "wrk already installed"
+  else
+    apt_install wrk
+  fi
+  command -v pgbench >/dev/null || apt_install postgresql-contrib
+}
+
 kafka_jars() {
   command -v java >/dev/null || die "no java: install Debian's openjdk-17-jre-headless (Kafka 4 needs Java 17+)"
   command -v mvn >/dev/null || die "no mvn: install Debian's maven (it assembles Kafka's jars from Maven Central)"
@@ -139,6 +149,7 @@ optional_tool() {
 
 postgres
 redis
+bench_tools
 kafka_jars
 optional_tool chromium chromium "the plan page test"
 optional_tool dot graphviz "make docs"

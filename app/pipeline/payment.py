@@ -1,6 +1,7 @@
 """`python -m app payment`: charge OrderPlaced through a simulated provider."""
 
 import asyncio
+import functools
 import hashlib
 import uuid
 
@@ -30,10 +31,10 @@ class PaymentProvider:
 def spec(settings: Settings) -> worker.WorkerSpec:
     provider = PaymentProvider(latency_ms=settings.payment_latency_ms, failure_rate=settings.payment_failure_rate)
 
-    async def handle(conn: AsyncConnection, envelope: Envelope) -> list[str]:
+    async def record(conn: AsyncConnection, envelope: Envelope, *, approved: bool) -> list[str]:
         placed = envelope.event
         assert isinstance(placed, OrderPlaced)
-        if await provider.charge(envelope.order_id, placed.total_cents):
+        if approved:
             await orders.transition(conn, envelope.order_id, source=orders.PENDING, target=orders.PAID)
             outcome: PaymentProcessed | PaymentFailed = PaymentProcessed(
                 customer_id=placed.customer_id,
@@ -55,8 +56,20 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         await outbox.add(conn, settings.topic_payments, Envelope(order_id=envelope.order_id, event=outcome))
         return [order_key(envelope.order_id)]
 
+    async def charge(envelope: Envelope) -> bool:
+        assert isinstance(envelope.event, OrderPlaced)
+        return await provider.charge(envelope.order_id, envelope.event.total_cents)
+
+    async def handle(conn: AsyncConnection, envelope: Envelope) -> list[str]:
+        return await record(conn, envelope, approved=await charge(envelope))
+
+    async def prepare(envelope: Envelope) -> worker.Handler:
+        # The provider's latency is spent before the transaction, not holding a connection.
+        return functools.partial(record, approved=await charge(envelope))
+
     return worker.WorkerSpec(
         name="payment",
+        prepare=prepare,
         topics=[settings.topic_orders],
         accepts=frozenset({"OrderPlaced"}),
         handle=handle,

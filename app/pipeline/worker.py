@@ -2,7 +2,8 @@
 
 Per event: one database transaction that claims the (consumer, event_id) inbox row, runs the
 handler (state changes plus follow-on outbox rows) and commits; only then is the Kafka offset
-committed. A redelivered event finds its inbox row and changes nothing. A malformed event, or
+committed. Up to `consumer_concurrency` records are in flight at once, one lane per order key
+(app/pipeline/lanes.py), and a partition's offset never passes its lowest unfinished record. A redelivered event finds its inbox row and changes nothing. A malformed event, or
 one that keeps failing after bounded retries with backoff, goes to `<topic>.dlq` with the error
 in its headers, and the partition moves on.
 """
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
@@ -29,6 +30,7 @@ from app.core.metrics import CONSUMER_LAG, EVENTS
 from app.core.settings import Settings
 from app.pipeline.events import Envelope, decode
 from app.pipeline.kafka import dlq, make_consumer, make_producer
+from app.pipeline.lanes import INTERRUPTED, Lanes
 from app.store.cache import Cache, make_redis
 from app.store.db import Database
 from app.store.tables import inbox
@@ -39,8 +41,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[list[str]]]
 ERROR_MESSAGE_LIMIT = 1000
 POLL_TIMEOUT_MS = 500
-# Outcome of a record abandoned because the worker is stopping; not committed, so redelivered.
-INTERRUPTED = "interrupted"
+BUSY_POLL_TIMEOUT_MS = 20
+# On SIGTERM, in-flight records get this long to finish (well inside the pod's grace period).
+DRAIN_SECONDS = 20.0
+# On a rebalance, the revoked partitions' records get this long before the group moves on.
+REVOKE_DRAIN_SECONDS = 10.0
 # Readiness: a consumer loop that has not polled for this long is stuck.
 STALL_SECONDS = 60.0
 
@@ -57,6 +62,10 @@ class WorkerSpec:
     """Every cache key the event can affect (a superset of what `handle` returns). A redelivery
     of an event already applied invalidates these again: the first delivery may have committed
     and then died, or met Redis away, before its invalidation. Invalidation is idempotent."""
+    prepare: Callable[[Envelope], Awaitable[Handler]] | None = None
+    """Work done before the transaction, e.g. a remote call that must not hold a database
+    connection while it waits; returns the handler to run inside it. None: just `handle`.
+    Runs again on a redelivery, so it must be idempotent (a charge with an idempotency key)."""
 
 
 # SQLSTATEs of a database that is away, not of a bad event: connection exceptions (class 08),
@@ -109,6 +118,7 @@ class Worker:
         self.last_poll = 0.0
         self.stop = asyncio.Event()
         """Set on SIGTERM (`run` uses the caller's event): retries give up, the loop returns."""
+        self.lanes = Lanes(lambda record: self.process(record))
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """Handle one record; returns the outcome (also counted in events_processed_total)."""
@@ -164,6 +174,7 @@ class Worker:
         return self.stop.is_set()
 
     async def _apply(self, envelope: Envelope) -> list[str] | None:
+        handle = self.spec.handle if self.spec.prepare is None else await self.spec.prepare(envelope)
         async with self.database.write() as conn:
             claimed = await conn.execute(
                 pg_insert(inbox)
@@ -173,7 +184,7 @@ class Worker:
             )
             if claimed.first() is None:
                 return None
-            return await self.spec.handle(conn, envelope)
+            return await handle(conn, envelope)
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: Exception, *, attempts: int) -> None:
         headers = [
@@ -190,37 +201,70 @@ class Worker:
         await self.producer.send_and_wait(dlq(record.topic), record.value, key=record.key, headers=headers)
 
     async def run(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        """Poll while fewer than `consumer_concurrency` records are in flight; on stop, drain."""
         self.stop = stop
         group = self.settings.group_id(self.spec.name)
+        lanes = self.lanes
         while not stop.is_set():
             self.last_poll = time.monotonic()
-            batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=self.settings.consumer_max_records)
-            for partition, records in batches.items():
-                done: int | None = None
-                for record in records:
-                    # Revoked by a rebalance since the poll: the new owner processes it.
-                    if stop.is_set() or partition not in consumer.assignment():
-                        break
-                    if await self.process(record) == INTERRUPTED:
-                        break
-                    done = record.offset + 1
-                if done is not None:
-                    # After the database commits: a crash before this line means redelivery (inbox).
-                    await self._commit(consumer, partition, done)
-                if stop.is_set():
-                    return
+            room = self.settings.consumer_concurrency - len(lanes)
+            if room <= 0:
+                await self._until_changed(POLL_TIMEOUT_MS / 1000)
+            else:
+                # With records in flight, poll briefly: finished ones should be committed soon.
+                timeout = BUSY_POLL_TIMEOUT_MS if len(lanes) else POLL_TIMEOUT_MS
+                batches = await consumer.getmany(
+                    timeout_ms=timeout, max_records=min(self.settings.consumer_max_records, room)
+                )
+                for partition, records in batches.items():
+                    for record in records:
+                        # Revoked by a rebalance since the poll: the new owner processes it.
+                        if stop.is_set() or partition not in consumer.assignment():
+                            break
+                        lanes.start(record)
+            await self._commit_finished(consumer)
             await self._export_lag(consumer, group)
+        # Draining: records already taken finish (retry loops give up on stop), then commit.
+        await lanes.wait(timeout=DRAIN_SECONDS)
+        await self._commit_finished(consumer)
+
+    async def _until_changed(self, timeout: float) -> None:
+        self.lanes.changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.lanes.changed.wait(), timeout)
+
+    async def release(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
+        """Before a rebalance takes partitions away: let their records finish (bounded), commit
+        what is finished, and forget the rest (the new owner gets it again; the inbox dedupes)."""
+        await self.lanes.wait(revoked, timeout=REVOKE_DRAIN_SECONDS)
+        await self._commit_finished(consumer, revoked)
+        self.lanes.forget(revoked)
+
+    async def _commit_finished(self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None) -> None:
+        """Commit, per partition, up to the lowest record still unfinished. After the database
+        commits: a crash before this means redelivery, which the inbox turns into duplicates."""
+        assigned = consumer.assignment()
+        offsets: dict[TopicPartition, int] = {}
+        for partition, progress in self.lanes.progress.items():
+            if partition not in assigned or (only is not None and partition not in only):
+                continue
+            offset = progress.committable()
+            if offset is not None and offset != progress.committed:
+                offsets[partition] = offset
+        if offsets and await self._commit(consumer, offsets):
+            for partition, offset in offsets.items():
+                self.lanes.progress[partition].committed = offset
 
     @staticmethod
-    async def _commit(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
-        if partition not in consumer.assignment():
-            return
+    async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> bool:
         try:
-            await consumer.commit({partition: offset})
+            await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             # A rebalance took the partition: its new owner gets these records again, and the
             # inbox turns them into duplicates.
             log.warning("offset commit failed, the records will be redelivered: %r", exc)
+            return False
+        return True
 
     @staticmethod
     async def _export_lag(consumer: AIOKafkaConsumer, group: str) -> None:
@@ -234,6 +278,20 @@ class Worker:
         return time.monotonic() - self.last_poll < STALL_SECONDS
 
 
+class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Drains and commits the partitions a rebalance takes away, before the group moves on."""
+
+    def __init__(self, worker: Worker, consumer: AIOKafkaConsumer) -> None:
+        self.worker = worker
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.worker.release(self.consumer, set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Nothing to do: positions come from the committed offsets."""
+
+
 async def serve(settings: Settings, spec: WorkerSpec) -> None:
     """Run one worker process until SIGTERM."""
     database = Database(settings)
@@ -241,6 +299,7 @@ async def serve(settings: Settings, spec: WorkerSpec) -> None:
     producer = make_producer(settings)
     consumer = make_consumer(settings, spec.name, spec.topics)
     worker = Worker(spec, settings, database, Cache(settings, redis), producer)
+    consumer.subscribe(spec.topics, listener=Rebalance(worker, consumer))
 
     async def ready() -> bool:
         return worker.ready()

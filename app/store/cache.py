@@ -95,7 +95,7 @@ class Cache:
         self._open_until = time.monotonic() + self.settings.cache_breaker_seconds
 
     async def get_or_load(self, kind: str, key: str, loader: Loader) -> dict[str, Any] | None:
-        if not self.available:
+        if not self.settings.cache_enabled or not self.available:
             CACHE_MISSES.labels(kind).inc()
             return await loader()
         try:

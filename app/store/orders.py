@@ -3,17 +3,16 @@
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.schemas import OrderRequest
 from app.core.metrics import ORDER_COMPLETION_SECONDS
-from app.pipeline.events import Envelope, Line, OrderPlaced
-from app.store import outbox
-from app.store.tables import order_items, order_status_history, orders, products, users
+from app.store.placement import PLACE_ORDER
+from app.store.tables import order_items, order_status_history, orders
 
 PENDING = "pending"
 PAID = "paid"
@@ -23,6 +22,20 @@ OUT_OF_STOCK = "out_of_stock"
 FULFILLED = "fulfilled"
 FINAL = frozenset({FULFILLED, PAYMENT_FAILED, OUT_OF_STOCK})
 """Statuses an order never leaves."""
+
+
+TRANSITION = text(
+    """\
+WITH moved AS (
+    UPDATE orders SET status = CAST(:target AS varchar), updated_at = now()
+    WHERE id = CAST(:order_id AS uuid) AND status = CAST(:source AS varchar)
+    RETURNING id, created_at
+)
+INSERT INTO order_status_history (order_id, status, reason)
+SELECT id, CAST(:target AS varchar), CAST(:reason AS text) FROM moved
+RETURNING order_id, (SELECT extract(epoch FROM now() - created_at) FROM moved) AS age_seconds
+"""
+)
 
 
 class UnknownReference(Exception):
@@ -52,44 +65,42 @@ def request_hash(request: OrderRequest) -> str:
 
 
 async def place(conn: AsyncConnection, request: OrderRequest, *, topic: str, idempotency_key: str | None) -> Placed:
-    """Insert the order as pending, its lines, its first history row and OrderPlaced, or replay."""
-    digest = request_hash(request)
-    if idempotency_key:
-        existing = await _by_key(conn, request.customer_id, idempotency_key, digest)
-        if existing:
-            return Placed(existing, replayed=True)
+    """Insert the order as pending, its lines, its first history row and OrderPlaced, or replay.
 
-    lines = await _priced_lines(conn, request)
-    total = sum(line.unit_price_cents * line.quantity for line in lines)
-    order_id = uuid.uuid4()
-    inserted = await conn.execute(
-        pg_insert(orders)
-        .values(
-            id=order_id,
-            customer_id=request.customer_id,
-            status=PENDING,
-            currency=request.currency,
-            total_cents=total,
-            idempotency_key=idempotency_key,
-            request_hash=digest if idempotency_key else None,
+    One statement (app/store/placement.py): one round trip, atomic even outside a transaction."""
+    digest = request_hash(request)
+    order_id, event_id = uuid.uuid4(), uuid.uuid4()
+    found = (
+        await conn.execute(
+            PLACE_ORDER,
+            {
+                "order_id": order_id,
+                "event_id": event_id,
+                "customer_id": request.customer_id,
+                "idempotency_key": idempotency_key or None,
+                "request_hash": digest,
+                "currency": request.currency,
+                "topic": topic,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "skus": [item.sku for item in request.items],
+                "quantities": [item.quantity for item in request.items],
+            },
         )
-        # A concurrent request with the same key waits on the unique index, then lands here.
-        .on_conflict_do_nothing(constraint="orders_idempotency_key")
-        .returning(orders.c.id)
-    )
-    if inserted.first() is None:
-        assert idempotency_key is not None  # only the idempotency constraint can conflict
+    ).one()
+    if found.existing_id is not None:
+        if found.existing_hash != digest:
+            raise IdempotencyKeyReused(str(idempotency_key))
+        return Placed(found.existing_id, replayed=True)
+    if not found.customer_known:
+        raise UnknownReference(["body", "customer_id"], "unknown customer")
+    if found.unknown_lines:
+        raise UnknownReference(["body", "items", found.unknown_lines[0] - 1, "sku"], "unknown SKU")
+    if found.created_id is None:
+        # A concurrent request with the same key committed first: replay its order.
+        assert idempotency_key
         winner = await _by_key(conn, request.customer_id, idempotency_key, digest)
         assert winner is not None
         return Placed(winner, replayed=True)
-
-    await conn.execute(
-        insert(order_items),
-        [{"order_id": order_id, "line_no": n, **line.model_dump()} for n, line in enumerate(lines, start=1)],
-    )
-    await conn.execute(insert(order_status_history).values(order_id=order_id, status=PENDING))
-    placed = OrderPlaced(customer_id=request.customer_id, currency=request.currency, total_cents=total, items=lines)
-    await outbox.add(conn, topic, Envelope(order_id=order_id, event=placed))
     return Placed(order_id, replayed=False)
 
 
@@ -107,18 +118,6 @@ async def _by_key(conn: AsyncConnection, customer_id: str, key: str, digest: str
         raise IdempotencyKeyReused(key)
     order_id: uuid.UUID = row.id
     return order_id
-
-
-async def _priced_lines(conn: AsyncConnection, request: OrderRequest) -> list[Line]:
-    if (await conn.execute(select(users.c.id).where(users.c.id == request.customer_id))).first() is None:
-        raise UnknownReference(["body", "customer_id"], "unknown customer")
-    skus = {item.sku for item in request.items}
-    rows = await conn.execute(select(products.c.sku, products.c.price_cents).where(products.c.sku.in_(skus)))
-    prices = {row.sku: row.price_cents for row in rows}
-    for index, item in enumerate(request.items):
-        if item.sku not in prices:
-            raise UnknownReference(["body", "items", index, "sku"], "unknown SKU")
-    return [Line(sku=item.sku, quantity=item.quantity, unit_price_cents=prices[item.sku]) for item in request.items]
 
 
 async def load(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | None:
@@ -155,16 +154,14 @@ async def transition(
     target: str,
     reason: str | None = None,
 ) -> None:
-    """Compare-and-set on the status, so a stale or foreign event cannot rewind an order."""
+    """Compare-and-set on the status, so a stale or foreign event cannot rewind an order.
+
+    The status change and its history row are one statement: one round trip, not two."""
     result = await conn.execute(
-        update(orders)
-        .where(orders.c.id == order_id, orders.c.status == source)
-        .values(status=target, updated_at=func.now())
-        .returning(func.extract("epoch", func.now() - orders.c.created_at))
+        TRANSITION, {"order_id": order_id, "source": source, "target": target, "reason": reason}
     )
-    age = result.scalar_one_or_none()
-    if age is None:
+    moved = result.first()
+    if moved is None:
         raise InvalidTransition(f"order {order_id} is not {source}, cannot become {target}")
-    await conn.execute(insert(order_status_history).values(order_id=order_id, status=target, reason=reason))
     if target in FINAL:
-        ORDER_COMPLETION_SECONDS.labels(target).observe(float(age))
+        ORDER_COMPLETION_SECONDS.labels(target).observe(float(moved.age_seconds))

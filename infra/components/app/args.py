@@ -155,7 +155,9 @@ class WorkerArgs(_Scaled):
     """Most replicas KEDA may run; at most the consumed topic's partitions (a partition
     feeds one member of a group, further members idle). Default 6."""
     lag_threshold: int = Field(default=100, ge=1)
-    """Consumer lag (messages) per replica that KEDA aims for. Default 100."""
+    """Consumer lag (messages) per replica that KEDA aims for. Default 100: above the 64
+    records a worker keeps in flight (APP_CONSUMER_CONCURRENCY), which are uncommitted and so
+    count as lag even when the worker keeps up."""
     resources: Resources = _resources("100m", "128Mi", "500m", "256Mi")
     """Default: requests 100m/128Mi, limits 500m/256Mi."""
 

@@ -1,12 +1,17 @@
 """POST /api/orders: validation, idempotency and the transactional outbox."""
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from app.api.schemas import LineItem, OrderRequest
+from app.core.settings import Settings
+from app.store import orders as orders_store
 from app.store.db import Database
 from app.store.tables import order_status_history, orders, outbox
 from tests.app.helpers import CUSTOMER, order_body
@@ -219,3 +224,25 @@ async def test_post_order_with_an_undecodable_body_is_a_documented_400(client: A
     assert response.status_code == 400
     documented = client._transport.app.openapi()["paths"]["/api/orders"]["post"]["responses"]  # type: ignore[attr-defined]
     assert "400" in documented
+
+
+async def test_an_order_whose_event_cannot_be_written_is_not_written_either(
+    database: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = OrderRequest(customer_id=CUSTOMER, currency="EUR", items=[LineItem(sku="SKU-0001", quantity=1)])
+    async with database.autocommit() as conn:
+        first = await orders_store.place(conn, request, topic=settings.topic_orders, idempotency_key=None)
+    async with database.read(primary=True) as conn:
+        query = select(outbox.c.event_id).where(outbox.c.key == str(first.order_id))
+        taken = (await conn.execute(query)).scalar_one()
+    order_id = uuid.uuid4()
+    ids = iter([order_id, taken])  # the new order's id, then an event id the outbox already has
+    monkeypatch.setattr(orders_store.uuid, "uuid4", lambda: next(ids))
+    with pytest.raises(IntegrityError):
+        async with database.autocommit() as conn:
+            await orders_store.place(conn, request, topic=settings.topic_orders, idempotency_key=None)
+    async with database.read(primary=True) as conn:
+        found = (
+            await conn.execute(select(func.count()).select_from(orders).where(orders.c.id == order_id))
+        ).scalar_one()
+    assert found == 0, "the order was written without its OrderPlaced event"

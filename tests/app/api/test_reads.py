@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+import redis
 from aiokafka import AIOKafkaProducer
 from httpx import AsyncClient
 from prometheus_client import REGISTRY
@@ -18,7 +19,7 @@ from app.core.settings import Settings
 from app.dev.localbroker import free_port
 from app.pipeline import inventory, payment
 from app.pipeline.worker import Worker
-from app.store.cache import Cache, make_redis
+from app.store.cache import Cache, make_redis, product_key
 from app.store.db import Database
 from app.store.tables import products
 from tests.app.conftest import Databases, api_client
@@ -51,6 +52,16 @@ async def test_product_read_misses_then_hits(client: AsyncClient) -> None:
     assert first.json() == second.json()
     assert _counter("cache_misses_total", "product") == misses + 1
     assert _counter("cache_hits_total", "product") == hits + 1
+
+
+async def test_reads_skip_redis_when_the_cache_is_switched_off(settings: Settings) -> None:
+    off = settings.model_copy(update={"cache_enabled": False})
+    hits = _counter("cache_hits_total", "product")
+    async for client in api_client(create_app(off)):
+        for _ in range(2):
+            assert (await client.get("/api/products/SKU-0004")).status_code == 200
+    assert _counter("cache_hits_total", "product") == hits
+    assert redis.Redis.from_url(settings.redis_url).exists(product_key("SKU-0004")) == 0, "a read filled the cache"
 
 
 async def test_user_read_is_cached(client: AsyncClient) -> None:

@@ -1,7 +1,8 @@
 """The consumer loop around `Worker.process`: polling, stop, revoked partitions, commit failures.
 
-Rebalances cannot be produced with several members on tansu, so the loop runs against a fake
-consumer; the infrastructure-retry case runs against a real, unreachable, database.
+The loop runs against a fake consumer, so the order of polls, completions and commits is
+exact; test_worker_concurrency.py runs the same loop against the real broker and database.
+The infrastructure-retry case runs against a real, unreachable, database.
 """
 
 import asyncio
@@ -39,6 +40,7 @@ class FakeConsumer:
 
     async def getmany(self, *partitions: TopicPartition, **kwargs: Any) -> Any:
         self.polls.append(kwargs)
+        await asyncio.sleep(0.01)  # a real poll waits on the network; records in flight move on
         if not self.batches:
             self.stop.set()
             return {}
@@ -102,7 +104,7 @@ async def test_a_failed_offset_commit_does_not_stop_the_worker(error: Exception)
     assert consumer.commits == [{P0: 3}]
 
 
-async def test_stop_is_honoured_between_records_and_what_was_done_is_committed() -> None:
+async def test_stop_drains_the_records_already_taken_and_commits_them() -> None:
     stop = asyncio.Event()
     worker, seen = _worker()
     processed = worker.process
@@ -112,10 +114,78 @@ async def test_stop_is_honoured_between_records_and_what_was_done_is_committed()
         return await processed(rec)
 
     worker.process = process_then_sigterm  # type: ignore[method-assign, assignment]
-    consumer = FakeConsumer([{P0: _records(3)}], stop)
+    consumer = FakeConsumer([{P0: _records(3)}, {P0: [record(TOPIC, b"{}", offset=3)]}], stop)
     await _run(worker, consumer)
-    assert seen == [0]
-    assert consumer.commits == [{P0: 1}]
+    assert seen == [0, 1, 2]
+    assert consumer.commits[-1] == {P0: 3}
+
+
+async def test_poll_asks_for_no_more_records_than_free_lanes() -> None:
+    settings = OFFLINE.model_copy(update={"consumer_concurrency": 3})
+    worker, _ = _worker(settings)
+    gate = asyncio.Event()
+
+    async def blocked(rec: ConsumerRecord[bytes, bytes]) -> str:
+        await gate.wait()
+        return "processed"
+
+    worker.process = blocked  # type: ignore[method-assign, assignment]
+    keyed = [record(TOPIC, b"{}", offset=n, key=str(n).encode()) for n in range(2)]
+    consumer = FakeConsumer([{P0: keyed}, {}], asyncio.Event())
+    running = asyncio.create_task(_run(worker, consumer))
+    await asyncio.sleep(0.1)
+    gate.set()
+    await running
+    assert [poll["max_records"] for poll in consumer.polls[:2]] == [3, 1]
+
+
+async def test_offset_commit_waits_for_the_lowest_unfinished_record() -> None:
+    worker, _ = _worker()
+    gates = {offset: asyncio.Event() for offset in range(3)}
+    finished: list[int] = []
+
+    async def gated(rec: ConsumerRecord[bytes, bytes]) -> str:
+        await gates[rec.offset].wait()
+        finished.append(rec.offset)
+        return "processed"
+
+    worker.process = gated  # type: ignore[method-assign, assignment]
+    # Three orders (keys), so the three records run at once and can finish in any order.
+    keyed = [record(TOPIC, b"{}", offset=n, key=f"order-{n}".encode()) for n in range(3)]
+    stop = asyncio.Event()
+    consumer = FakeConsumer([{P0: keyed}], stop)
+    consumer.getmany = _idle_poll(consumer)  # type: ignore[method-assign]
+    running = asyncio.create_task(worker.run(cast(AIOKafkaConsumer, consumer), stop))
+    gates[0].set()
+    gates[2].set()
+    await _until(lambda: finished == [0, 2] and bool(consumer.commits))
+    await asyncio.sleep(0.1)
+    assert consumer.commits == [{P0: 1}], "committed past record 1, which is still running"
+    gates[1].set()
+    await _until(lambda: consumer.commits[-1] == {P0: 3})
+    stop.set()
+    await asyncio.wait_for(running, timeout=5)
+
+
+def _idle_poll(consumer: FakeConsumer) -> Any:
+    """Serves the batches, then polls that find nothing (stop comes from the test)."""
+    original = consumer.getmany
+
+    async def getmany(*partitions: TopicPartition, **kwargs: Any) -> Any:
+        if consumer.batches:
+            return await original(*partitions, **kwargs)
+        await asyncio.sleep(0.01)
+        return {}
+
+    return getmany
+
+
+async def _until(check: Any, within: float = 5.0) -> None:
+    async def poll() -> None:
+        while not check():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), within)
 
 
 def _placed() -> Envelope:

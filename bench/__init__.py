@@ -1,0 +1,1 @@
+"""`make bench`: the order pipeline measured on this machine (see docs/benchmarks.md)."""
