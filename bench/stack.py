@@ -18,7 +18,7 @@ from app.dev.localbroker import LocalBroker, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))  # the app tests take 12 and 13, the load test 15
 WORKERS = ["payment", "inventory", "notification", "fulfillment"]
 CUSTOMERS = 100
 """The seeded customers cust-0001..cust-0100, each signed in with a token of its own."""

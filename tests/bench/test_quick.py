@@ -17,7 +17,7 @@ def test_quick_bench_drains_the_pipeline_with_nothing_lost(tmp_path: Path) -> No
         [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
         cwd=REPO,
         # The Redis logical database the test run owns (the bench flushes it).
-        env=os.environ | {"BENCH_REDIS_DB": os.environ.get("TEST_REDIS_DB", "13")},
+        env=os.environ | {"BENCH_REDIS_DB": os.environ.get("BENCH_REDIS_DB", "14")},
         capture_output=True,
         text=True,
         timeout=300,
