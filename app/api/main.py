@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api import errors
 from app.api.deps import CacheDep, DatabaseDep
 from app.api.routes import router
 from app.core.metrics import IN_FLIGHT, OUTBOX_BACKLOG, REQUEST_SECONDS
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="orders", lifespan=lifespan)
     app.add_middleware(MetricsMiddleware)
     app.include_router(router)
+    errors.install(app, settings.db_unavailable_retry_after_seconds)
 
     @app.exception_handler(UnknownReference)
     async def unknown_reference(request: Request, exc: UnknownReference) -> JSONResponse:

@@ -33,8 +33,11 @@ async def place_order(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> OrderAccepted:
-    async with database.write() as conn:
-        placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
+    # With a key, a retry after an unknown COMMIT outcome finds the first try's order.
+    placed = await database.transact(
+        lambda conn: orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key),
+        idempotent=idempotency_key is not None,
+    )
     with log_context(order_id=placed.order_id):
         log.info("order replayed" if placed.replayed else "order placed")
         response.headers["Location"] = f"/api/orders/{placed.order_id}"

@@ -17,3 +17,10 @@ CONSUMER_LAG = Gauge("kafka_consumer_lag", "Messages behind the partition end.",
 EVENTS = Counter("events_processed_total", "Events handled by a worker.", ["consumer", "outcome"])
 RELAYED = Counter("outbox_published_total", "Outbox rows published to Kafka.")
 PARKED = Counter("outbox_parked_total", "Outbox rows parked after too many failed deliveries.")
+DB_RETRIES = Counter("db_transaction_retries_total", "Transactions retried after the database connection broke.")
+DB_UNAVAILABLE = Counter("db_unavailable_total", "Requests answered 503 because the database was unreachable.")
+OFFSET_RESETS = Counter(
+    "kafka_offset_resets_total",
+    "Consumer positions found outside a partition's log (offset out of range, topic recreated).",
+    ["group", "topic", "partition", "policy"],
+)

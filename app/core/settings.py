@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = 2.0
     db_reader_down_seconds: float = 5.0
     """How long a replica that failed to connect is skipped before it is tried again."""
+    db_retry_attempts: int = Field(default=3, ge=1)
+    """Tries of one write transaction when its connection breaks (a restart or failover ends
+    every session at once); 3 with the backoff below rides out a fast restart of about 1 s."""
+    db_retry_backoff_ms: int = Field(default=250, ge=0)
+    """Wait before the second try, doubled for each further one."""
+    db_unavailable_retry_after_seconds: int = Field(default=2, ge=1)
+    """The Retry-After a 503 gives when the database is unreachable."""
     aws_region: str | None = None
     """Needed by every IAM mode (token signing is regional)."""
 

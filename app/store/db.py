@@ -3,9 +3,9 @@
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -15,8 +15,10 @@ from sqlalchemy.pool import NullPool
 
 from app.core.aws_auth import rds_token
 from app.core.settings import Settings
+from app.store.retry import mark_disconnects, run_transaction
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What a dead or unreachable replica raises on connect (asyncpg errors come wrapped).
 CONNECT_ERRORS = (OSError, TimeoutError, DBAPIError)
@@ -43,6 +45,7 @@ def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEn
         else {"poolclass": NullPool}
     )
     engine = create_async_engine(url, connect_args=connect_args(settings), **pool)
+    mark_disconnects(engine)
     if settings.db_auth == "iam":
         _use_iam_tokens(engine, settings)
     return engine
@@ -83,6 +86,17 @@ class Database:
         """One transaction on the primary, committed on success."""
         async with self.writer.begin() as conn:
             yield conn
+
+    async def transact(self, work: Callable[[AsyncConnection], Awaitable[T]], *, idempotent: bool = False) -> T:
+        """`work` in one transaction on the primary, retried on a fresh connection if the
+        connection breaks; `idempotent`: also when the break hid whether COMMIT succeeded."""
+        return await run_transaction(
+            self.writer,
+            work,
+            attempts=self.settings.db_retry_attempts,
+            backoff_seconds=self.settings.db_retry_backoff_ms / 1000,
+            retry_after_commit_sent=idempotent,
+        )
 
     @asynccontextmanager
     async def read(self, *, primary: bool = False) -> AsyncIterator[AsyncConnection]:
