@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     kafka_idempotence: bool = True
     """Idempotent producer: no duplicates from retries (needs `acks=all`, which the producer sets)."""
     kafka_request_timeout_ms: int = 10000
+    kafka_metadata_max_age_ms: int = Field(default=10000, ge=1000)
+    """How often clients refresh cluster metadata (aiokafka's default is 5 min). Bounds how long a
+    worker takes to see partitions the topics job added, or a topic deleted and recreated."""
     topic_orders: str = "orders"
     topic_payments: str = "payments"
     topic_inventory: str = "inventory"
@@ -73,6 +76,10 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_max_records: int = Field(default=100, ge=1)
     """Records per poll. Bounds how much a batch holds up a rebalance or a SIGTERM."""
+    consumer_offset_reset_policy: Literal["earliest", "latest", "fail"] = "earliest"
+    """When a worker's position is outside the partition's log (offset out of range, a topic
+    recreated): earliest re-reads (safe, the inbox drops what was applied), latest skips to the
+    end (loses events), fail stops the worker for an operator. Always logged and counted."""
     consumer_backoff_base_ms: int = 200
     consumer_backoff_max_ms: int = 5000
     payment_latency_ms: int = 50

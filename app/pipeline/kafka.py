@@ -27,6 +27,7 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
         enable_idempotence=settings.kafka_idempotence,
         linger_ms=5,
         request_timeout_ms=settings.kafka_request_timeout_ms,
+        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         **client_kwargs(settings),
     )
 
@@ -37,7 +38,9 @@ def make_consumer(settings: Settings, worker: str, topics: list[str]) -> AIOKafk
         group_id=settings.group_id(worker),
         # Offsets are committed by hand, only after the worker's database transaction commits.
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        # Never reposition silently: app/pipeline/offsets.py logs, counts and applies the policy.
+        auto_offset_reset="none",
+        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         # No short request timeout here: JoinGroup legitimately blocks for the rebalance delay.
         **client_kwargs(settings),
     )

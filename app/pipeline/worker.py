@@ -27,6 +27,7 @@ from app.core import service
 from app.core.logs import log_context
 from app.core.metrics import CONSUMER_LAG, EVENTS
 from app.core.settings import Settings
+from app.pipeline import offsets
 from app.pipeline.events import Envelope, decode
 from app.pipeline.kafka import dlq, make_consumer, make_producer
 from app.store.cache import Cache, make_redis
@@ -194,7 +195,13 @@ class Worker:
         group = self.settings.group_id(self.spec.name)
         while not stop.is_set():
             self.last_poll = time.monotonic()
-            batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=self.settings.consumer_max_records)
+            batches = await offsets.poll(
+                consumer,
+                self.settings,
+                group,
+                timeout_ms=POLL_TIMEOUT_MS,
+                max_records=self.settings.consumer_max_records,
+            )
             for partition, records in batches.items():
                 done: int | None = None
                 for record in records:
@@ -211,6 +218,14 @@ class Worker:
                     return
             await self._export_lag(consumer, group)
 
+    async def _export_lag(self, consumer: AIOKafkaConsumer, group: str) -> None:
+        for partition in consumer.assignment():
+            end = consumer.highwater(partition)
+            if end is not None:
+                position = await consumer.position(partition)
+                CONSUMER_LAG.labels(group, partition.topic, str(partition.partition)).set(end - position)
+                await offsets.check_position(consumer, self.settings, group, partition, end, position)
+
     @staticmethod
     async def _commit(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
         if partition not in consumer.assignment():
@@ -221,14 +236,6 @@ class Worker:
             # A rebalance took the partition: its new owner gets these records again, and the
             # inbox turns them into duplicates.
             log.warning("offset commit failed, the records will be redelivered: %r", exc)
-
-    @staticmethod
-    async def _export_lag(consumer: AIOKafkaConsumer, group: str) -> None:
-        for partition in consumer.assignment():
-            end = consumer.highwater(partition)
-            if end is not None:
-                lag = end - await consumer.position(partition)
-                CONSUMER_LAG.labels(group, partition.topic, str(partition.partition)).set(lag)
 
     def ready(self) -> bool:
         return time.monotonic() - self.last_poll < STALL_SECONDS
