@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: up test app bench lint docs policy services venv checkov-venv clean
+.PHONY: up test app bench chaos lint docs policy services venv checkov-venv clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -51,6 +51,13 @@ app: venv services
 ## bench: the API benchmark (latency percentiles, throughput, cache hit ratio); see docs/app.md
 bench: venv services
 	$(PY) tests/benchmarks/bench_api.py
+
+## chaos: each fault (broker, worker, member change, PostgreSQL, Redis, replica, API SIGTERM) under
+##        bounded load on loopback; prints lost/doubled/stuck per fault and records docs/reliability.md.
+##        QUICK=1: 30 orders per fault (what CI runs, as tests/app/chaos)
+CHAOS_ORDERS := $(if $(QUICK),30,300)
+chaos: venv services
+	$(PY) -m app.dev.chaos --orders $(CHAOS_ORDERS) $(if $(QUICK),,--record)
 
 ## docs: regenerate docs/configuration.md from the settings classes
 docs: venv
