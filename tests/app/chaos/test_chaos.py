@@ -56,7 +56,9 @@ def test_the_ledger_counts_a_doubled_notification_and_a_missing_shipment(stack: 
     async def tamper_and_count() -> ledger.Count:
         conn = await asyncpg.connect(dsn)
         try:
-            sku = await conn.fetchval("SELECT sku FROM products WHERE sku LIKE 'CHAOS-%' ORDER BY updated_at DESC LIMIT 1")
+            sku = await conn.fetchval(
+                "SELECT sku FROM products WHERE sku LIKE 'CHAOS-%' ORDER BY updated_at DESC LIMIT 1"
+            )
             rows = await conn.fetch(
                 "SELECT o.id, o.idempotency_key FROM orders o JOIN order_items i ON i.order_id = o.id WHERE i.sku = $1",
                 sku,
