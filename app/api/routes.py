@@ -7,7 +7,8 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Header, HTTPException, Path, Response, status
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.deps import CacheDep, DatabaseDep, SettingsDep
 from app.api.schemas import OrderAccepted, OrderRequest, OrderView, ProductView, UserView
@@ -55,6 +56,10 @@ async def place_order(
     return OrderAccepted(id=placed.order_id, status=orders.PENDING)
 
 
+async def _first(conn: AsyncConnection, query: Select[Any]) -> Row[Any] | None:
+    return (await conn.execute(query)).first()
+
+
 def _reads_primary(cookie: str | None, window: float) -> bool:
     """The cookie is client-controlled: honour it only inside the window a write could have set
     (plus a little slack for clock skew between API pods), never `inf` or a far-future time that
@@ -84,8 +89,7 @@ async def get_order(
     else:
 
         async def from_replica() -> dict[str, Any] | None:
-            async with database.read() as conn:
-                return await orders.load(conn, order_id)
+            return await database.query(lambda conn: orders.load(conn, order_id))
 
         found = await cache.get_or_load("order", order_key(order_id), from_replica)
     if found is None:
@@ -98,9 +102,8 @@ async def get_user(
     user_id: Annotated[str, Path(max_length=64)], database: DatabaseDep, cache: CacheDep
 ) -> dict[str, Any]:
     async def from_replica() -> dict[str, Any] | None:
-        async with database.read() as conn:
-            query = select(users.c.id, users.c.email, users.c.name).where(users.c.id == user_id)
-            row = (await conn.execute(query)).first()
+        query = select(users.c.id, users.c.email, users.c.name).where(users.c.id == user_id)
+        row = await database.query(lambda conn: _first(conn, query))
         return dict(row._mapping) if row else None
 
     found = await cache.get_or_load("user", user_key(user_id), from_replica)
@@ -114,11 +117,10 @@ async def get_product(
     sku: Annotated[str, Path(max_length=32)], database: DatabaseDep, cache: CacheDep
 ) -> dict[str, Any]:
     async def from_replica() -> dict[str, Any] | None:
-        async with database.read() as conn:
-            query = select(products.c.sku, products.c.name, products.c.price_cents, products.c.stock).where(
-                products.c.sku == sku
-            )
-            row = (await conn.execute(query)).first()
+        query = select(products.c.sku, products.c.name, products.c.price_cents, products.c.stock).where(
+            products.c.sku == sku
+        )
+        row = await database.query(lambda conn: _first(conn, query))
         return dict(row._mapping) if row else None
 
     found = await cache.get_or_load("product", product_key(sku), from_replica)

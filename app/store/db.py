@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from app.core.aws_auth import rds_token
 from app.core.settings import Settings
-from app.store.retry import mark_disconnects, run_transaction
+from app.store.retry import is_gone, mark_disconnects, run_transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -108,17 +108,39 @@ class Database:
         finally:
             await conn.close()
 
+    async def query(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work` on a replica; if that replica's connection breaks mid-query (the replica
+        restarted or failed over), the replica is skipped for a while and `work` runs on the
+        writer, so a replica outage costs no request."""
+        index, conn = await self._connect_reader_indexed()
+        if conn is not None:
+            try:
+                try:
+                    return await work(conn)
+                finally:
+                    await conn.close()
+            except Exception as exc:
+                if not is_gone(exc):
+                    raise
+                log.warning("replica %d lost mid-query, reading from the writer: %r", index, exc)
+                self._down_until[index] = time.monotonic() + self.settings.db_reader_down_seconds
+        async with self.writer.connect() as primary:
+            return await work(primary)
+
     async def _connect_reader(self) -> AsyncConnection | None:
+        return (await self._connect_reader_indexed())[1]
+
+    async def _connect_reader_indexed(self) -> tuple[int, AsyncConnection | None]:
         now = time.monotonic()
         candidates = [i for i in range(len(self.readers)) if self._down_until.get(i, 0.0) <= now]
         random.shuffle(candidates)
         for index in candidates:
             try:
-                return await self.readers[index].connect()
+                return index, await self.readers[index].connect()
             except CONNECT_ERRORS as exc:
                 log.warning("replica %d unavailable, reading from the writer: %s", index, exc)
                 self._down_until[index] = now + self.settings.db_reader_down_seconds
-        return None
+        return -1, None
 
     async def dispose(self) -> None:
         for engine in (self.writer, *self.readers, self.probe):

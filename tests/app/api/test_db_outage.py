@@ -191,3 +191,41 @@ async def test_write_broken_at_commit_without_key_is_not_retried(
         await database.dispose()
     assert tries == 1, "a COMMIT with an unknown outcome was retried without an idempotency key"
     assert is_unavailable(raised.value), f"not classified as the database being unavailable: {raised.value!r}"
+
+
+@pytest.fixture(scope="module")
+def own_replica(own_pg: LocalPostgres) -> Iterator[LocalPostgres]:
+    replica = own_pg.replica()
+    yield replica
+    replica.close()
+
+
+async def test_read_whose_replica_connection_breaks_mid_query_is_answered_by_the_writer(
+    outage_settings: Settings, own_replica: LocalPostgres
+) -> None:
+    settings = outage_settings.model_copy(update={"db_reader_urls": [own_replica.url("orders")]})
+    database = Database(settings)
+    calls = 0
+
+    async def slow_read(conn: AsyncConnection) -> bool:
+        nonlocal calls
+        calls += 1
+        return bool((await conn.exec_driver_sql("SELECT pg_sleep(0.5), pg_is_in_recovery()")).one()[1])
+
+    async def terminate_replica_sessions() -> None:
+        await asyncio.sleep(0.2)
+        admin = await asyncpg.connect(own_replica.admin_dsn)
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = 'orders' AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+
+    try:
+        answered_by_replica, _ = await asyncio.gather(database.query(slow_read), terminate_replica_sessions())
+    finally:
+        await database.dispose()
+    assert answered_by_replica is False, "the answer did not come from the writer"
+    assert calls == 2, "the read was not tried on the replica first, then on the writer"
