@@ -51,7 +51,12 @@ class Settings(BaseSettings):
 
     # Kafka.
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    kafka_auth: Literal["plaintext", "iam"] = "plaintext"
+    kafka_auth: Literal["plaintext", "tls", "iam"] = "plaintext"
+    """plaintext: local only. tls: TLS without client auth (MSK's TLS listener, or a local one).
+    iam: SASL/OAUTHBEARER over TLS with MSK IAM tokens."""
+    kafka_ssl_cafile: str | None = None
+    """CA bundle (PEM) that signs the brokers' certificates, for tls and iam. None: the system's
+    trust store, which already trusts MSK's Amazon-issued certificates."""
     kafka_idempotence: bool = True
     """Idempotent producer: no duplicates from retries (needs `acks=all`, which the producer sets)."""
     kafka_request_timeout_ms: int = 10000

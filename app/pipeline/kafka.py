@@ -16,8 +16,10 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
             "security_protocol": "SASL_SSL",
             "sasl_mechanism": "OAUTHBEARER",
             "sasl_oauth_token_provider": MSKTokenProvider(settings.aws_region or ""),
-            "ssl_context": create_ssl_context(),
+            "ssl_context": create_ssl_context(cafile=settings.kafka_ssl_cafile),
         }
+    elif settings.kafka_auth == "tls":
+        kwargs |= {"security_protocol": "SSL", "ssl_context": create_ssl_context(cafile=settings.kafka_ssl_cafile)}
     return kwargs
 
 
