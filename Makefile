@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)
 SHELL := /bin/bash
 
 .DEFAULT_GOAL := help
-.PHONY: help up test app bench loadtest lint docs policy services venv checkov-venv clean
+.PHONY: help up test app bench loadtest chaos lint docs policy services venv checkov-venv clean
 
 ## help: list every target with its description (the default target)
 help:
@@ -83,6 +83,14 @@ LOADTEST_OUT ?= out/loadtest
 loadtest: venv
 	$(if $(URL),,$(error URL is required: make loadtest URL=https://<cdnDomainName> PROFILE=$(PROFILE)))
 	$(PY) -m loadtest --url $(URL) --profile $(PROFILE) --out $(LOADTEST_OUT) $(if $(TOKEN_PROVIDER),--token-provider $(TOKEN_PROVIDER))
+
+
+## chaos: each fault (broker, worker, member change, PostgreSQL, Redis, replica, API SIGTERM) under
+##        bounded load on loopback; prints lost/doubled/stuck per fault and records docs/reliability.md.
+##        QUICK=1: 30 orders per fault (what CI runs, as tests/app/chaos)
+CHAOS_ORDERS := $(if $(QUICK),30,300)
+chaos: venv services
+	$(PY) -m app.dev.chaos --orders $(CHAOS_ORDERS) $(if $(QUICK),,--record)
 
 ## docs: regenerate docs/configuration.md and the architecture diagram (needs Graphviz's dot)
 docs: venv

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api import sync_baseline
+from app.api import errors, sync_baseline
 from app.api.auth import KeysUnavailable, TokenVerifier, Unauthorized
 from app.api.deps import CacheDep, DatabaseDep
 from app.api.routes import router
@@ -92,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.customers = {}
     app.add_middleware(MetricsMiddleware)
     app.include_router(router)
+    errors.install(app, settings.db_unavailable_retry_after_seconds)
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:

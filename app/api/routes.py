@@ -7,7 +7,8 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Header, HTTPException, Path, Request, Response, status
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api import sync_baseline
 from app.api.auth import CustomerDep
@@ -48,8 +49,13 @@ async def place_order(
         # The same answer whether or not that customer exists: ids cannot be probed here either.
         raise HTTPException(status.HTTP_403_FORBIDDEN, "orders can be placed only for the signed-in customer")
     request = OrderRequest(customer_id=customer, currency=body.currency, items=body.items)
-    async with database.autocommit() as conn:
-        placed = await orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key)
+    # One statement, so no BEGIN/COMMIT; with a key, a retry after an unknown outcome finds the
+    # first try's order.
+    placed = await database.transact(
+        lambda conn: orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key),
+        idempotent=idempotency_key is not None,
+        single_statement=True,
+    )
     if not placed.replayed:
         ORDERS_PLACED.inc()
     if settings.sync_baseline and not placed.replayed:
@@ -69,6 +75,10 @@ async def place_order(
             samesite="lax",
         )
     return OrderAccepted(id=placed.order_id, status=orders.PENDING)
+
+
+async def _first(conn: AsyncConnection, query: Select[Any]) -> Row[Any] | None:
+    return (await conn.execute(query)).first()
 
 
 def _reads_primary(cookie: str | None, window: float) -> bool:
@@ -101,8 +111,7 @@ async def get_order(
     else:
 
         async def from_replica() -> dict[str, Any] | None:
-            async with database.read() as conn:
-                return await orders.load(conn, order_id)
+            return await database.query(lambda conn: orders.load(conn, order_id))
 
         found = await cache.get_or_load("order", order_key(order_id), from_replica)
     # Someone else's order is "not found", exactly like a missing one: ids cannot be probed.
@@ -122,9 +131,8 @@ async def get_user(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "user not found")
 
     async def from_replica() -> dict[str, Any] | None:
-        async with database.read() as conn:
-            query = select(users.c.id, users.c.email, users.c.name).where(users.c.id == user_id)
-            row = (await conn.execute(query)).first()
+        query = select(users.c.id, users.c.email, users.c.name).where(users.c.id == user_id)
+        row = await database.query(lambda conn: _first(conn, query))
         return dict(row._mapping) if row else None
 
     found = await cache.get_or_load("user", user_key(user_id), from_replica)
@@ -138,11 +146,10 @@ async def get_product(
     sku: Annotated[str, Path(max_length=32, examples=["SKU-0001"])], database: DatabaseDep, cache: CacheDep
 ) -> dict[str, Any]:
     async def from_replica() -> dict[str, Any] | None:
-        async with database.read() as conn:
-            query = select(products.c.sku, products.c.name, products.c.price_cents, products.c.stock).where(
-                products.c.sku == sku
-            )
-            row = (await conn.execute(query)).first()
+        query = select(products.c.sku, products.c.name, products.c.price_cents, products.c.stock).where(
+            products.c.sku == sku
+        )
+        row = await database.query(lambda conn: _first(conn, query))
         return dict(row._mapping) if row else None
 
     found = await cache.get_or_load("product", product_key(sku), from_replica)

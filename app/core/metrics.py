@@ -25,3 +25,10 @@ ORDER_COMPLETION_SECONDS = Summary(
 )
 """A summary, not a histogram: the CloudWatch agent's Prometheus support drops histograms but ships a
 summary's _sum and _count, so CloudWatch can chart the mean completion time."""
+DB_RETRIES = Counter("db_transaction_retries_total", "Transactions retried after the database connection broke.")
+DB_UNAVAILABLE = Counter("db_unavailable_total", "Requests answered 503 because the database was unreachable.")
+OFFSET_RESETS = Counter(
+    "kafka_offset_resets_total",
+    "Consumer positions found outside a partition's log (offset out of range, topic recreated).",
+    ["group", "topic", "partition", "policy"],
+)

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     db_master_secret_arn: str | None = None
     """Secrets Manager ARN of the master credentials (JSON username/password). Read only by
     bootstrap-db, which creates the app's login; no other process gets it."""
+    db_retry_attempts: int = Field(default=3, ge=1)
+    """Tries of one write transaction when its connection breaks (a restart or failover ends
+    every session at once); 3 with the backoff below rides out a fast restart of about 1 s."""
+    db_retry_backoff_ms: int = Field(default=250, ge=0)
+    """Wait before the second try, doubled for each further one."""
+    db_unavailable_retry_after_seconds: int = Field(default=2, ge=1)
+    """The Retry-After a 503 gives when the database is unreachable."""
     aws_region: str | None = None
     """Needed by every IAM mode (token signing is regional)."""
 
@@ -58,10 +65,18 @@ class Settings(BaseSettings):
 
     # Kafka.
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    kafka_auth: Literal["plaintext", "iam"] = "plaintext"
+    kafka_auth: Literal["plaintext", "tls", "iam"] = "plaintext"
+    """plaintext: local only. tls: TLS without client auth (MSK's TLS listener, or a local one).
+    iam: SASL/OAUTHBEARER over TLS with MSK IAM tokens."""
+    kafka_ssl_cafile: str | None = None
+    """CA bundle (PEM) that signs the brokers' certificates, for tls and iam. None: the system's
+    trust store, which already trusts MSK's Amazon-issued certificates."""
     kafka_idempotence: bool = True
     """Idempotent producer: no duplicates from retries (needs `acks=all`, which the producer sets)."""
     kafka_request_timeout_ms: int = 10000
+    kafka_metadata_max_age_ms: int = Field(default=10000, ge=1000)
+    """How often clients refresh cluster metadata (aiokafka's default is 5 min). Bounds how long a
+    worker takes to see partitions the topics job added, or a topic deleted and recreated."""
     topic_orders: str = "orders"
     topic_payments: str = "payments"
     topic_inventory: str = "inventory"
@@ -84,6 +99,10 @@ class Settings(BaseSettings):
     """Records in flight at once per worker process, one at a time per order key. 64: the payment
     provider's 50 ms latency caps one-at-a-time at 20 events/s; 64 lanes allow ~1,000/s. Each
     in-flight record holds a database connection only while it writes, not while it waits."""
+    consumer_offset_reset_policy: Literal["earliest", "latest", "fail"] = "earliest"
+    """When a worker's position is outside the partition's log (offset out of range, a topic
+    recreated): earliest re-reads (safe, the inbox drops what was applied), latest skips to the
+    end (loses events), fail stops the worker for an operator. Always logged and counted."""
     consumer_backoff_base_ms: int = 200
     consumer_backoff_max_ms: int = 5000
     payment_latency_ms: int = 50

@@ -330,7 +330,9 @@ class LocalCluster(_Managed):
                 "node.id": "100",
                 "controller.quorum.bootstrap.servers": quorum,
                 "listeners": f"CONTROLLER://127.0.0.1:{self.controller_port}",
-                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT",
+                # Kafka validates inter.broker.listener.name (PLAINTEXT) against this map even
+                # on a controller-only node, so the name must be mapped though nothing listens.
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
                 "log.dirs": str(self.data_dir / "controller" / "data"),
             },
             wait_port=self.controller_port,

@@ -16,8 +16,10 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
             "security_protocol": "SASL_SSL",
             "sasl_mechanism": "OAUTHBEARER",
             "sasl_oauth_token_provider": MSKTokenProvider(settings.aws_region or ""),
-            "ssl_context": create_ssl_context(),
+            "ssl_context": create_ssl_context(cafile=settings.kafka_ssl_cafile),
         }
+    elif settings.kafka_auth == "tls":
+        kwargs |= {"security_protocol": "SSL", "ssl_context": create_ssl_context(cafile=settings.kafka_ssl_cafile)}
     return kwargs
 
 
@@ -27,6 +29,7 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
         enable_idempotence=settings.kafka_idempotence,
         linger_ms=5,
         request_timeout_ms=settings.kafka_request_timeout_ms,
+        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         **client_kwargs(settings),
     )
 
@@ -37,7 +40,9 @@ def make_consumer(settings: Settings, worker: str, topics: list[str]) -> AIOKafk
         group_id=settings.group_id(worker),
         # Offsets are committed by hand, only after the worker's database transaction commits.
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        # Never reposition silently: app/pipeline/offsets.py logs, counts and applies the policy.
+        auto_offset_reset="none",
+        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         # No short request timeout here: JoinGroup legitimately blocks for the rebalance delay.
         **client_kwargs(settings),
     )

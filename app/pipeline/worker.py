@@ -28,6 +28,7 @@ from app.core import service
 from app.core.logs import log_context
 from app.core.metrics import CONSUMER_LAG, EVENTS
 from app.core.settings import Settings
+from app.pipeline import offsets
 from app.pipeline.events import Envelope, decode
 from app.pipeline.kafka import dlq, make_consumer, make_producer
 from app.pipeline.lanes import INTERRUPTED, Lanes
@@ -213,8 +214,12 @@ class Worker:
             else:
                 # With records in flight, poll briefly: finished ones should be committed soon.
                 timeout = BUSY_POLL_TIMEOUT_MS if len(lanes) else POLL_TIMEOUT_MS
-                batches = await consumer.getmany(
-                    timeout_ms=timeout, max_records=min(self.settings.consumer_max_records, room)
+                batches = await offsets.poll(
+                    consumer,
+                    self.settings,
+                    group,
+                    timeout_ms=timeout,
+                    max_records=min(self.settings.consumer_max_records, room),
                 )
                 for partition, records in batches.items():
                     for record in records:
@@ -244,16 +249,24 @@ class Worker:
         """Commit, per partition, up to the lowest record still unfinished. After the database
         commits: a crash before this means redelivery, which the inbox turns into duplicates."""
         assigned = consumer.assignment()
-        offsets: dict[TopicPartition, int] = {}
+        commits: dict[TopicPartition, int] = {}
         for partition, progress in self.lanes.progress.items():
             if partition not in assigned or (only is not None and partition not in only):
                 continue
             offset = progress.committable()
             if offset is not None and offset != progress.committed:
-                offsets[partition] = offset
-        if offsets and await self._commit(consumer, offsets):
-            for partition, offset in offsets.items():
+                commits[partition] = offset
+        if commits and await self._commit(consumer, commits):
+            for partition, offset in commits.items():
                 self.lanes.progress[partition].committed = offset
+
+    async def _export_lag(self, consumer: AIOKafkaConsumer, group: str) -> None:
+        for partition in consumer.assignment():
+            end = consumer.highwater(partition)
+            if end is not None:
+                position = await consumer.position(partition)
+                CONSUMER_LAG.labels(group, partition.topic, str(partition.partition)).set(end - position)
+                await offsets.check_position(consumer, self.settings, group, partition, end, position)
 
     @staticmethod
     async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> bool:
@@ -265,14 +278,6 @@ class Worker:
             log.warning("offset commit failed, the records will be redelivered: %r", exc)
             return False
         return True
-
-    @staticmethod
-    async def _export_lag(consumer: AIOKafkaConsumer, group: str) -> None:
-        for partition in consumer.assignment():
-            end = consumer.highwater(partition)
-            if end is not None:
-                lag = end - await consumer.position(partition)
-                CONSUMER_LAG.labels(group, partition.topic, str(partition.partition)).set(lag)
 
     def ready(self) -> bool:
         return time.monotonic() - self.last_poll < STALL_SECONDS

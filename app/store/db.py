@@ -3,9 +3,9 @@
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -15,8 +15,10 @@ from sqlalchemy.pool import NullPool
 
 from app.core.aws_auth import rds_token
 from app.core.settings import Settings
+from app.store.retry import is_gone, mark_disconnects, run_transaction
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What a dead or unreachable replica raises on connect (asyncpg errors come wrapped).
 CONNECT_ERRORS = (OSError, TimeoutError, DBAPIError)
@@ -44,6 +46,7 @@ def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEn
         else {"poolclass": NullPool}
     )
     engine = create_async_engine(url, connect_args=connect_args(settings), **pool)
+    mark_disconnects(engine)
     if pooled:
         _ping_when_idle(engine)
     if settings.db_auth == "iam":
@@ -110,6 +113,25 @@ class Database:
         async with self.writer.begin() as conn:
             yield conn
 
+    async def transact(
+        self,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        *,
+        idempotent: bool = False,
+        single_statement: bool = False,
+    ) -> T:
+        """`work` in one transaction on the primary, retried on a fresh connection if the
+        connection breaks; `idempotent`: also when the break hid whether COMMIT succeeded;
+        `single_statement`: work that is one atomic statement, run without BEGIN/COMMIT."""
+        return await run_transaction(
+            self.writer,
+            work,
+            attempts=self.settings.db_retry_attempts,
+            backoff_seconds=self.settings.db_retry_backoff_ms / 1000,
+            retry_after_commit_sent=idempotent,
+            single_statement=single_statement,
+        )
+
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
         """A primary connection without BEGIN/COMMIT: for work that is one statement, atomic on
@@ -128,17 +150,39 @@ class Database:
         finally:
             await conn.close()
 
+    async def query(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work` on a replica; if that replica's connection breaks mid-query (the replica
+        restarted or failed over), the replica is skipped for a while and `work` runs on the
+        writer, so a replica outage costs no request."""
+        index, conn = await self._connect_reader_indexed()
+        if conn is not None:
+            try:
+                try:
+                    return await work(conn)
+                finally:
+                    await conn.close()
+            except Exception as exc:
+                if not is_gone(exc):
+                    raise
+                log.warning("replica %d lost mid-query, reading from the writer: %r", index, exc)
+                self._down_until[index] = time.monotonic() + self.settings.db_reader_down_seconds
+        async with self.writer.connect() as primary:
+            return await work(primary)
+
     async def _connect_reader(self) -> AsyncConnection | None:
+        return (await self._connect_reader_indexed())[1]
+
+    async def _connect_reader_indexed(self) -> tuple[int, AsyncConnection | None]:
         now = time.monotonic()
         candidates = [i for i in range(len(self.readers)) if self._down_until.get(i, 0.0) <= now]
         random.shuffle(candidates)
         for index in candidates:
             try:
-                return await self.readers[index].connect()
+                return index, await self.readers[index].connect()
             except CONNECT_ERRORS as exc:
                 log.warning("replica %d unavailable, reading from the writer: %s", index, exc)
                 self._down_until[index] = now + self.settings.db_reader_down_seconds
-        return None
+        return -1, None
 
     async def dispose(self) -> None:
         for engine in (self.writer, *self.readers, self.probe):
