@@ -22,6 +22,9 @@ from app.pipeline.kafka import client_kwargs, dlq
 
 log = logging.getLogger(__name__)
 MANAGED_CONFIGS = ("retention.ms", "min.insync.replicas")
+# Broker metadata trails the controller by a moment after a topic is created elsewhere.
+METADATA_ATTEMPTS = 20
+METADATA_WAIT_SECONDS = 0.25
 
 
 def wanted(settings: Settings) -> list[NewTopic]:
@@ -115,6 +118,16 @@ async def _existing(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, E
     return result
 
 
+async def _existing_when_visible(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, Existing]:
+    found: dict[str, Existing] = {}
+    for _ in range(METADATA_ATTEMPTS):
+        found = await _existing(admin, names)
+        if len(found) == len(names):
+            break
+        await asyncio.sleep(METADATA_WAIT_SECONDS)
+    return found
+
+
 async def _raise_partitions(admin: AIOKafkaAdminClient, name: str, count: int) -> None:
     try:
         await admin.create_partitions({name: NewPartitions(total_count=count)})
@@ -133,15 +146,24 @@ async def reconcile(settings: Settings) -> Report:
         desired = wanted(settings)
         todo = plan(desired, await _existing(admin, [topic.name for topic in desired]))
         created: list[str] = []
+        existed: list[str] = []
         if todo.create:
             response = await admin.create_topics(todo.create)
             for name, code, *_ in response.topic_errors:
-                # Already there: another replica of this job won the race, or the broker's
-                # metadata had not caught up with a creation yet. Either way it exists.
                 if code == 0:
                     created.append(name)
-                elif code != TopicAlreadyExistsError.errno:
+                elif code == TopicAlreadyExistsError.errno:
+                    existed.append(name)
+                else:
                     raise RuntimeError(f"creating topic {name} failed with error code {code}")
+        if existed:
+            # Already there: another replica of this job won the race, or the metadata read a
+            # moment ago had not caught up with a creation. Reconcile those like any other.
+            again = await _existing_when_visible(admin, existed)
+            extra = plan([topic for topic in desired if topic.name in again], again)
+            todo.raise_partitions |= extra.raise_partitions
+            todo.set_configs |= extra.set_configs
+            todo.warnings += extra.warnings
         for name, count in todo.raise_partitions.items():
             await _raise_partitions(admin, name, count)
         await set_topic_configs(admin, todo.set_configs)
