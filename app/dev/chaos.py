@@ -31,6 +31,7 @@ INITIAL_STOCK = 1_000_000
 DRAIN_TIMEOUT_SECONDS = 120.0
 CLIENT_ATTEMPTS = 60
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
+CHART = REPORT.with_name("reliability.png")
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,39 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def chart(results: list[Result], path: Path = CHART) -> None:
+    """Per fault: how long the pipeline took to drain again, and what clients saw (accepted and
+    final orders, 5xx and dropped requests), with lost and doubled written on each bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r.fault for r in results]
+    rows = range(len(results))
+    figure, (recovery, orders) = plt.subplots(1, 2, figsize=(12, 0.6 * len(results) + 1.6), sharey=True)
+    recovery.barh(rows, [r.recovery_seconds for r in results], color="#4c72b0")
+    recovery.set_yticks(list(rows), names)
+    recovery.invert_yaxis()
+    recovery.set_xlabel("recovery: fault undone to every order final (s)")
+    height = 0.4
+    orders.barh(
+        [y - height / 2 for y in rows], [r.count.accepted for r in results], height, label="accepted", color="#55a868"
+    )
+    orders.barh(
+        [y + height / 2 for y in rows], [r.count.final for r in results], height, label="final", color="#8172b3"
+    )
+    for y, r in zip(rows, results, strict=True):
+        note = f"lost {r.count.lost} · doubled {r.count.doubled} · 5xx {r.server_errors} · dropped {r.dropped}"
+        orders.text(r.count.accepted * 0.02, y + height / 2, note, va="center", fontsize=8, color="white")
+    orders.set_xlabel("orders")
+    orders.legend(loc="lower right", fontsize=8)
+    figure.suptitle("make chaos: every fault under load, counted from the database")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def record(results: list[Result], command: str) -> None:
     text = REPORT.read_text() if REPORT.exists() else ""
     begin, end = "<!-- chaos-table:begin -->", "<!-- chaos-table:end -->"
@@ -221,6 +255,7 @@ def record(results: list[Result], command: str) -> None:
     else:
         text = text + "\n" + block + "\n"
     REPORT.write_text(text)
+    chart(results)
 
 
 def main(argv: list[str] | None = None) -> int:
