@@ -71,3 +71,9 @@ class ProductView(BaseModel):
     name: str
     price_cents: int
     stock: int
+
+
+class ProductPage(BaseModel):
+    items: list[ProductView]
+    """The catalogue in SKU order, at most ``PRODUCT_PAGE_LIMIT`` products."""
+
