@@ -43,10 +43,11 @@ services:
 test: venv services
 	$(PY) -m pytest -q
 
-## app: run the sample app locally (API, relay, four workers, a local Kafka-protocol broker)
-##      against this machine's PostgreSQL and Redis, and follow one order to fulfilled
+## app: run the sample app locally (API, relay, four workers, a local Kafka broker) against this
+##      machine's PostgreSQL and Redis, follow one order to fulfilled, then serve the storefront
+##      at the URL it prints until Ctrl-C
 app: venv services
-	$(PY) -m app.dev.run
+	$(PY) -m app.dev.run --serve
 
 ## bench: the API benchmark (latency percentiles, throughput, cache hit ratio); see docs/app.md
 bench: venv services

@@ -76,4 +76,3 @@ class ProductView(BaseModel):
 class ProductPage(BaseModel):
     items: list[ProductView]
     """The catalogue in SKU order, at most ``PRODUCT_PAGE_LIMIT`` products."""
-

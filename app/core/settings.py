@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     read_your_writes_seconds: float = 5.0
     """After a POST the client reads from the primary this long (covers replica lag)."""
     outbox_gauge_interval_seconds: float = 5.0
+    serve_web: bool = False
+    """Also serve the storefront at / and /static/ (local runs only: in AWS the bucket does)."""
     log_level: str = "INFO"
 
     @field_validator("db_reader_urls", mode="before")

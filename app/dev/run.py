@@ -4,8 +4,12 @@ Starts a local Apache Kafka broker (app/dev/localbroker.py), creates a throwaway
 unless APP_DB_WRITER_URL is set, migrates, creates topics, starts the API, the relay and the
 four workers as subprocesses, places an order and prints it moving to fulfilled. Everything
 is stopped at the end; the exit code is 0 only if the order was fulfilled in time.
+
+With --serve (what `make app` runs) it then keeps everything running and serves the
+storefront at the printed URL until Ctrl-C. `pipeline()` is the same start-up for tests.
 """
 
+import argparse
 import asyncio
 import os
 import subprocess
@@ -15,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -97,7 +102,19 @@ def _follow_order(api: str) -> bool:
     return False
 
 
-def main() -> int:
+@dataclass(frozen=True)
+class Pipeline:
+    api: str
+    """The API's base URL; it serves the storefront at / too."""
+    writer_url: str
+    processes: dict[str, "subprocess.Popen[bytes]"]
+    """Each process by name (api, relay, the workers), for tests that stop one."""
+    logs: Path
+
+
+@contextmanager
+def pipeline() -> Iterator[Pipeline]:
+    """The broker, a database, migrations, topics and every process, ready; all stopped after."""
     logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
     with ExitStack() as stack:
         bootstrap = stack.enter_context(LocalBroker()).bootstrap
@@ -113,6 +130,7 @@ def main() -> int:
             "APP_PAYMENT_FAILURE_RATE": "0",
             "APP_HOST": "127.0.0.1",
             "APP_PORT": str(api_port),
+            "APP_SERVE_WEB": "true",
         }
         for step in ("migrate", "topics"):
             subprocess.run(
@@ -122,6 +140,7 @@ def main() -> int:
                 timeout=STEP_TIMEOUT_SECONDS,
             )
         probes: list[str] = []
+        processes: dict[str, subprocess.Popen[bytes]] = {}
         for name in ["api", *SERVICES]:
             port = api_port if name == "api" else free_port()
             log = stack.enter_context((logs / f"{name}.log").open("wb"))
@@ -132,12 +151,30 @@ def main() -> int:
                 stderr=subprocess.STDOUT,
             )
             stack.callback(_stop, process)
+            processes[name] = process
             probes.append(f"http://127.0.0.1:{port}/readyz")
         print(f"started api on 127.0.0.1:{api_port} and {', '.join(SERVICES)}; logs in {logs}")
         for probe in probes:
             _wait_until(probe)
-        ok = _follow_order(f"http://127.0.0.1:{api_port}")
+        yield Pipeline(api=f"http://127.0.0.1:{api_port}", writer_url=writer, processes=processes, logs=logs)
         print("stopping")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.dev.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true", help="then keep serving the storefront until Ctrl-C")
+    args = parser.parse_args(argv)
+    with pipeline() as running:
+        ok = _follow_order(running.api)
+        if ok and args.serve:
+            print(f"storefront: {running.api}/  (Ctrl-C to stop)", flush=True)
+            try:
+                while all(p.poll() is None for p in running.processes.values()):
+                    time.sleep(1)
+                print("a process exited; see its log", file=sys.stderr)
+                ok = False
+            except KeyboardInterrupt:
+                pass
     return 0 if ok else 1
 
 

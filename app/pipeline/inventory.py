@@ -57,7 +57,11 @@ def spec(settings: Settings) -> worker.WorkerSpec:
 
     def cache_keys(envelope: Envelope) -> list[str]:
         assert isinstance(envelope.event, PaymentProcessed)
-        return [order_key(envelope.order_id), PRODUCT_LIST_KEY, *(product_key(line.sku) for line in envelope.event.items)]
+        return [
+            order_key(envelope.order_id),
+            PRODUCT_LIST_KEY,
+            *(product_key(line.sku) for line in envelope.event.items),
+        ]
 
     return worker.WorkerSpec(
         name="inventory",
