@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,8 +113,10 @@ class Pipeline:
 
 
 @contextmanager
-def pipeline() -> Iterator[Pipeline]:
-    """The broker, a database, migrations, topics and every process, ready; all stopped after."""
+def pipeline(env: Mapping[str, str] | None = None) -> Iterator[Pipeline]:
+    """The broker, a database, migrations, topics and every process, ready; all stopped after.
+
+    ``env``: extra APP_* settings for every process (a test's own Redis database, say)."""
     logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
     with ExitStack() as stack:
         bootstrap = stack.enter_context(LocalBroker()).bootstrap
@@ -131,6 +133,7 @@ def pipeline() -> Iterator[Pipeline]:
             "APP_HOST": "127.0.0.1",
             "APP_PORT": str(api_port),
             "APP_SERVE_WEB": "true",
+            **(env or {}),
         }
         for step in ("migrate", "topics"):
             subprocess.run(
