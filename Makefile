@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: up test app bench lint docs policy services venv checkov-venv clean
+.PHONY: up test app bench lint docs policy services browser venv checkov-venv clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,8 +39,12 @@ checkov-venv: .venv-checkov/bin/checkov
 services:
 	bash scripts/services.sh $(if $(KAFKA),--kafka)
 
+## browser: install (when missing) Debian's Chromium and the browser tests' npm packages
+browser:
+	bash scripts/browser.sh
+
 ## test: every test
-test: venv services
+test: venv services browser
 	$(PY) -m pytest -q
 
 ## app: run the sample app locally (API, relay, four workers, a local Kafka broker) against this
