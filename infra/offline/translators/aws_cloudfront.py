@@ -35,6 +35,8 @@ def _behavior(b: dict[str, Any]) -> dict[str, Any]:
 
 def _origin(o: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"Id": o["originId"], "DomainName": o["domainName"]}
+    if o.get("originAccessControlId"):
+        out["OriginAccessControlId"] = o["originAccessControlId"]
     if o.get("vpcOriginConfig"):
         out["VpcOriginConfig"] = {"VpcOriginId": o["vpcOriginConfig"]["vpcOriginId"]}
     elif o.get("customOriginConfig"):
@@ -44,6 +46,10 @@ def _origin(o: dict[str, Any]) -> dict[str, Any]:
             "HTTPSPort": int(c["httpsPort"]),
             "OriginProtocolPolicy": c["originProtocolPolicy"],
         }
+    else:
+        # An S3 origin: the provider sends an empty S3OriginConfig when none is given (OAC, no OAI).
+        identity = (o.get("s3OriginConfig") or {}).get("originAccessIdentity", "")
+        out["S3OriginConfig"] = {"OriginAccessIdentity": identity}
     return out
 
 
@@ -75,6 +81,7 @@ def distribution(ctx: Ctx) -> Created:
         "ViewerCertificate": _viewer_certificate(i["viewerCertificate"]),
         "Restrictions": {"GeoRestriction": {"RestrictionType": "none", "Quantity": 0}},
         "WebACLId": i.get("webAclId", ""),
+        "DefaultRootObject": i.get("defaultRootObject", ""),
     }
     if i.get("loggingConfig"):
         log = i["loggingConfig"]
@@ -100,6 +107,26 @@ def distribution(ctx: Ctx) -> Created:
     )
 
 
+@translator("aws:cloudfront/originAccessControl:OriginAccessControl")
+def origin_access_control(ctx: Ctx) -> Created:
+    i = ctx.inputs
+    control = ctx.client("cloudfront").create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": i["name"],
+            "Description": i.get("description", ""),
+            "SigningProtocol": i["signingProtocol"],
+            "SigningBehavior": i["signingBehavior"],
+            "OriginAccessControlOriginType": i["originAccessControlOriginType"],
+        }
+    )
+    return Created(control["OriginAccessControl"]["Id"], {"etag": control["ETag"]})
+
+
+synthesized(
+    "aws:cloudfront/cachePolicy:CachePolicy",
+    reason="moto has no CloudFront CreateCachePolicy",
+    outputs=lambda ctx: {"etag": stable_suffix(ctx.urn)},
+)
 synthesized(
     "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
     reason="moto has no CloudFront CreateOriginRequestPolicy",
