@@ -2,7 +2,7 @@
 // follows the order through the pipeline. Routes live in the fragment (#/orders/<id>), so the
 // bucket serves one file and needs no rewrite rules.
 import { ApiError, getOrder, getUser, listProducts, placeOrder } from "./api.js";
-import { currentCustomer, signIn } from "./auth.js";
+import { currentCustomer, orderOwner, signIn } from "./auth.js";
 
 const $ = (id) => document.getElementById(id);
 const CURRENCY = "EUR";
@@ -120,7 +120,7 @@ async function onPlaceOrder(event) {
     showError(new ApiError(400, "Choose a quantity for at least one product."));
     return;
   }
-  const payload = JSON.stringify({ customer_id: customer, currency: CURRENCY, items });
+  const payload = JSON.stringify({ ...orderOwner(), currency: CURRENCY, items });
   // The same order again (a retry after an error) keeps its key, so the API replays instead of
   // ordering twice; a changed order is a new attempt.
   if (!attempt || attempt.payload !== payload) attempt = { key: crypto.randomUUID(), payload };
