@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: up test app bench lint docs policy services venv checkov-venv clean
+.PHONY: up test app bench lint docs policy services browser venv checkov-venv clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,14 +41,19 @@ checkov-venv: .venv-checkov/bin/checkov
 services:
 	bash scripts/services.sh $(if $(KAFKA),--kafka)
 
+## browser: install (when missing) Debian's Chromium and the browser tests' npm packages
+browser:
+	bash scripts/browser.sh
+
 ## test: every test
-test: venv services
+test: venv services browser
 	$(PY) -m pytest -q
 
-## app: run the sample app locally (API, relay, four workers, a local Kafka-protocol broker)
-##      against this machine's PostgreSQL and Redis, and follow one order to fulfilled
+## app: run the sample app locally (API, relay, four workers, a local Kafka broker) against this
+##      machine's PostgreSQL and Redis, follow one order to fulfilled, then serve the storefront
+##      at the URL it prints until Ctrl-C
 app: venv services
-	$(PY) -m app.dev.run
+	$(PY) -m app.dev.run --serve
 
 ## bench: the API benchmark (latency percentiles, throughput, cache hit ratio); see docs/app.md
 bench: venv services

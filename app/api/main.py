@@ -22,6 +22,7 @@ from app.store import outbox
 from app.store.cache import Cache, make_redis
 from app.store.db import Database
 from app.store.orders import IdempotencyKeyReused, UnknownReference
+from app.web import serve
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 1.0
@@ -88,6 +89,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.customers = {}
     app.add_middleware(MetricsMiddleware)
     app.include_router(router)
+    if settings.serve_web:  # local runs only: in AWS the bucket behind CloudFront serves it
+        serve.mount(app)
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
