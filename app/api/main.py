@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api import devauth
 from app.api.auth import KeysUnavailable, TokenVerifier, Unauthorized
 from app.api.deps import CacheDep, DatabaseDep
 from app.api.routes import router
@@ -89,6 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.customers = {}
     app.add_middleware(MetricsMiddleware)
     app.include_router(router)
+    if settings.auth_local_dev:  # local sign-in; deployed stacks refuse the flag, so never mounted there
+        app.include_router(devauth.router)
     if settings.serve_web:  # local runs only: in AWS the bucket behind CloudFront serves it
         serve.mount(app)
 

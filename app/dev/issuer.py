@@ -31,7 +31,8 @@ class _Key:
 
 
 class LocalIssuer:
-    """Serves ``/.well-known/jwks.json`` on 127.0.0.1 and mints Cognito-style access tokens.
+    """Serves ``/.well-known/jwks.json`` on 127.0.0.1 and mints Cognito-style access tokens, in
+    process (``mint``) or for another local process (``POST /token`` with ``{"subject": ...}``).
 
     ``rotate()`` publishes a new signing key (keeping the old one, as Cognito does during a
     rotation unless ``retire=True``); ``jwks_fetches`` counts requests for the key set.
@@ -50,6 +51,29 @@ class LocalIssuer:
                     return
                 issuer.jwks_fetches += 1
                 body = json.dumps({"keys": [key.public_jwk() for key in issuer.keys]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                # The storefront's local sign-in (app/api/devauth.py): a token for a chosen
+                # subject. Loopback only, like the whole issuer; Cognito's hosted UI replaces it.
+                if self.path != "/token":
+                    self.send_error(404)
+                    return
+                try:
+                    length = int(self.headers.get("Content-Length", "0"))
+                    subject = json.loads(self.rfile.read(min(length, 4096)) or b"{}").get("subject")
+                except (ValueError, AttributeError):
+                    subject = None
+                if not isinstance(subject, str) or not 0 < len(subject) <= 64:
+                    self.send_error(400, "a JSON body with a subject of 1 to 64 characters")
+                    return
+                body = json.dumps(
+                    {"access_token": issuer.mint(subject), "token_type": "Bearer", "expires_in": TOKEN_SECONDS}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -46,8 +46,8 @@ async function onSignIn(event) {
     return;
   }
   try {
+    await signIn(id);
     const user = await getUser(id);
-    signIn(user.id);
     $("signed-in").textContent = `Signed in as ${user.name}`;
     showError(null);
   } catch (error) {
