@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)
 SHELL := /bin/bash
 
 .DEFAULT_GOAL := help
-.PHONY: help up test app bench loadtest chaos lint docs policy services venv checkov-venv clean
+.PHONY: help up test app bench loadtest chaos lint docs policy services browser venv checkov-venv clean
 
 ## help: list every target with its description (the default target)
 help:
@@ -63,14 +63,19 @@ checkov-venv: .venv-checkov/bin/checkov
 services:
 	@bash scripts/services.sh $(if $(KAFKA),--kafka)
 
+## browser: install (when missing) Debian's Chromium and the browser tests' npm packages
+browser:
+	@bash scripts/browser.sh
+
 ## test: every test, on TEST_WORKERS pytest-xdist workers (default 2; 0 runs them in one process)
-test: venv checkov-venv services
+test: venv checkov-venv services browser
 	@exec $(PY) -m pytest -q -n $(TEST_WORKERS)
 
-## app: run the sample app locally (API, relay, four workers, a local Kafka-protocol broker)
-##      against this machine's PostgreSQL and Redis, and follow one order to fulfilled
+## app: run the sample app locally (API, relay, four workers, a local Kafka broker) against this
+##      machine's PostgreSQL and Redis, follow one order to fulfilled, then serve the storefront
+##      at the URL it prints until Ctrl-C
 app: venv services
-	@exec $(PY) -m app.dev.run
+	@exec $(PY) -m app.dev.run --serve
 
 ## bench: the pipeline benchmark (docs/benchmarks.md, docs/bench/*.json); QUICK=1: the CI smoke run
 bench: venv services

@@ -93,6 +93,7 @@ def main() -> None:
     pulumi.export("albSecurityGroupId", edge.alb_security_group_id)
     pulumi.export("apiTargetGroupArn", edge.target_group_arn)
     pulumi.export("cdnDomainName", edge.distribution_domain_name)
+    pulumi.export("siteBucket", edge.site_bucket)
     pulumi.export("url", edge.url)
     pulumi.export("userPoolId", identity.user_pool_id)
     pulumi.export("authIssuer", identity.issuer)

@@ -19,7 +19,7 @@ def provider(customer_id: str) -> str | None:
     issuer = os.environ.get("LOADTEST_ISSUER_URL")
     if not issuer:
         raise RuntimeError("LOADTEST_ISSUER_URL is not set: the local issuer's URL (app/dev/issuer.py)")
-    response = httpx.get(f"{issuer}/dev/token", params={"sub": f"loadtest-{customer_id}"}, timeout=5)
+    response = httpx.post(f"{issuer}/token", json={"subject": f"loadtest-{customer_id}"}, timeout=5)
     response.raise_for_status()
     token: str = response.json()["access_token"]
     return token

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api import errors, sync_baseline
+from app.api import devauth, errors, sync_baseline
 from app.api.auth import KeysUnavailable, TokenVerifier, Unauthorized
 from app.api.deps import CacheDep, DatabaseDep
 from app.api.routes import router
@@ -23,6 +23,7 @@ from app.store import outbox
 from app.store.cache import Cache, make_redis
 from app.store.db import Database
 from app.store.orders import IdempotencyKeyReused, UnknownReference
+from app.web import serve
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 1.0
@@ -93,6 +94,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.include_router(router)
     errors.install(app, settings.db_unavailable_retry_after_seconds)
+    if settings.auth_local_dev:  # local sign-in; deployed stacks refuse the flag, so never mounted there
+        app.include_router(devauth.router)
+    if settings.serve_web:  # local runs only: in AWS the bucket behind CloudFront serves it
+        serve.mount(app)
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:

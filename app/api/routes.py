@@ -14,11 +14,11 @@ from app.api import sync_baseline
 from app.api.auth import CustomerDep
 from app.api.deps import CacheDep, DatabaseDep, SettingsDep
 from app.api.responses import ORDER_CREATED, SIGNED_IN, not_found
-from app.api.schemas import OrderAccepted, OrderBody, OrderRequest, OrderView, ProductView, UserView
+from app.api.schemas import OrderAccepted, OrderBody, OrderRequest, OrderView, ProductPage, ProductView, UserView
 from app.core.logs import log_context
 from app.core.metrics import ORDERS_PLACED
 from app.store import orders
-from app.store.cache import order_key, product_key, user_key
+from app.store.cache import PRODUCT_LIST_KEY, order_key, product_key, user_key
 from app.store.tables import products, users
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ router = APIRouter(prefix="/api")
 READ_PRIMARY_COOKIE = "read_primary_until"
 # Another pod may have set the cookie; NTP keeps pods' clocks far closer than this.
 CLOCK_SKEW_SECONDS = 1.0
+# The demo catalogue has 50 products; a bound keeps one cached value (and one response) small.
+PRODUCT_PAGE_LIMIT = 200
 
 
 @router.post(
@@ -156,3 +158,21 @@ async def get_product(
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "product not found")
     return found
+
+
+@router.get("/products", response_model=ProductPage)
+async def list_products(database: DatabaseDep, cache: CacheDep) -> dict[str, Any]:
+    """The catalogue for the storefront, cached as one value that stock changes invalidate."""
+
+    async def from_replica() -> dict[str, Any]:
+        async with database.read() as conn:
+            query = (
+                select(products.c.sku, products.c.name, products.c.price_cents, products.c.stock)
+                .order_by(products.c.sku)
+                .limit(PRODUCT_PAGE_LIMIT)
+            )
+            rows = (await conn.execute(query)).all()
+        return {"items": [dict(row._mapping) for row in rows]}
+
+    found = await cache.get_or_load("products", PRODUCT_LIST_KEY, from_replica)
+    return found or {"items": []}

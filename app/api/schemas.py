@@ -105,6 +105,11 @@ class ProductView(BaseModel):
     stock: int
 
 
+class ProductPage(BaseModel):
+    items: list[ProductView]
+    """The catalogue in SKU order, at most ``PRODUCT_PAGE_LIMIT`` products."""
+
+
 class Problem(BaseModel):
     """The body of a 403, 404 or 503."""
 

@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     read_your_writes_seconds: float = 5.0
     """After a POST the client reads from the primary this long (covers replica lag)."""
     outbox_gauge_interval_seconds: float = 5.0
+    serve_web: bool = False
+    """Also serve the storefront at / and /static/ (local runs only: in AWS the bucket does)."""
     log_level: str = "INFO"
 
     # Authentication (API only): Cognito access tokens, checked against the pool's JWKS.

@@ -84,9 +84,11 @@ def faults(stack: Stack) -> dict[str, Callable[[Stack], None]]:
 
 
 class Load:
-    def __init__(self, api: str, sku: str) -> None:
+    def __init__(self, api: str, sku: str, headers: dict[str, str]) -> None:
         self.api = api
         self.sku = sku
+        self.headers = headers
+        """The signed-in customer's Authorization header, on every request."""
         self.keys: set[str] = set()
         self.accepted: set[uuid.UUID] = set()
         self.server_errors = 0
@@ -94,7 +96,7 @@ class Load:
         self.refused = 0
         self.sent = 0
         # Without the POST's read-your-writes cookie, so the read goes to the replica and cache.
-        self.reader = httpx.AsyncClient(timeout=10)
+        self.reader = httpx.AsyncClient(timeout=10, headers=headers)
 
     async def _read(self, order: uuid.UUID) -> None:
         try:
@@ -137,7 +139,7 @@ class Load:
         return None
 
     async def run(self, orders: int, concurrency: int) -> None:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10, headers=self.headers) as client:
 
             async def one_client() -> None:
                 while self.sent < orders:
@@ -177,7 +179,7 @@ async def _wait_final(dsn: str, orders: set[uuid.UUID], timeout: float) -> None:
 async def run_fault(stack: Stack, name: str, inject: Callable[[Stack], None], orders: int, concurrency: int) -> Result:
     dsn = f"postgresql://postgres@127.0.0.1:{stack.pg.port}/orders"
     sku = await _new_product(dsn)
-    load = Load(stack.api, sku)
+    load = Load(stack.api, sku, stack.auth_headers())
     recovery: list[float] = []
 
     async def fault() -> None:

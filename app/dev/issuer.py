@@ -11,7 +11,6 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -32,10 +31,9 @@ class _Key:
 
 
 class LocalIssuer:
-    """Serves ``/.well-known/jwks.json`` on 127.0.0.1 and mints Cognito-style access tokens.
-
-    ``GET /dev/token?sub=<customer>`` hands out a token over loopback, standing in for a sign-in
-    at Cognito's token endpoint, for processes that do not hold the key (the load test's users).
+    """Serves ``/.well-known/jwks.json`` on 127.0.0.1 and mints Cognito-style access tokens, in
+    process (``mint``) or for another local process (``POST /token`` with ``{"subject": ...}``:
+    the storefront's local sign-in, the load test's users).
 
     ``rotate()`` publishes a new signing key (keeping the old one, as Cognito does during a
     rotation unless ``retire=True``); ``jwks_fetches`` counts requests for the key set.
@@ -49,19 +47,34 @@ class LocalIssuer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                if url.path == "/dev/token":
-                    subject = (parse_qs(url.query).get("sub") or [""])[0]
-                    if not subject:
-                        self.send_error(400, "sub is required")
-                        return
-                    body = json.dumps({"access_token": issuer.mint(subject), "token_type": "Bearer"}).encode()
-                elif url.path == "/.well-known/jwks.json":
-                    issuer.jwks_fetches += 1
-                    body = json.dumps({"keys": [key.public_jwk() for key in issuer.keys]}).encode()
-                else:
+                if self.path != "/.well-known/jwks.json":
                     self.send_error(404)
                     return
+                issuer.jwks_fetches += 1
+                body = json.dumps({"keys": [key.public_jwk() for key in issuer.keys]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                # The storefront's local sign-in (app/api/devauth.py): a token for a chosen
+                # subject. Loopback only, like the whole issuer; Cognito's hosted UI replaces it.
+                if self.path != "/token":
+                    self.send_error(404)
+                    return
+                try:
+                    length = int(self.headers.get("Content-Length", "0"))
+                    subject = json.loads(self.rfile.read(min(length, 4096)) or b"{}").get("subject")
+                except (ValueError, AttributeError):
+                    subject = None
+                if not isinstance(subject, str) or not 0 < len(subject) <= 64:
+                    self.send_error(400, "a JSON body with a subject of 1 to 64 characters")
+                    return
+                body = json.dumps(
+                    {"access_token": issuer.mint(subject), "token_type": "Bearer", "expires_in": TOKEN_SECONDS}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

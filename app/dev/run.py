@@ -6,8 +6,12 @@ throwaway database unless APP_DB_WRITER_URL is set, migrates, links the demo cus
 to the local subject "cust-0001", creates topics, starts the API, the relay and the four workers
 as subprocesses, signs in, places an order and prints it moving to fulfilled. Everything is
 stopped at the end; the exit code is 0 only if the order was fulfilled in time.
+
+With --serve (what `make app` runs) it then keeps everything running and serves the
+storefront at the printed URL until Ctrl-C. `pipeline()` is the same start-up for tests.
 """
 
+import argparse
 import asyncio
 import os
 import subprocess
@@ -15,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,43 +105,44 @@ def _follow_order(api: str, issuer: LocalIssuer) -> bool:
 
 @dataclass(frozen=True)
 class Pipeline:
-    url: str
-    """The API, on loopback."""
+    api: str
+    """The API's base URL; it serves the storefront at / too."""
+    writer_url: str
+    processes: dict[str, "subprocess.Popen[bytes]"]
+    """Each process by name (api, relay, the workers), for tests that stop one."""
+    logs: Path
     issuer: LocalIssuer
-    """The local stand-in for the Cognito pool the API trusts: it mints the customers' tokens."""
+    """The local token issuer the API trusts, for tests and the demo order to sign in with."""
 
 
 @contextmanager
-def running_pipeline(logs: Path, extra_env: dict[str, str] | None = None) -> Iterator[Pipeline]:
-    """The whole pipeline on loopback (broker, token issuer, database, API, relay, workers).
+def pipeline(env: Mapping[str, str] | None = None) -> Iterator[Pipeline]:
+    """The broker, a database, migrations, topics and every process, ready; all stopped after.
 
-    Every process is stopped, and a throwaway database dropped, when the block exits. The load
-    test's tests run it too. ``extra_env`` adds APP_* settings (``APP_REDIS_URL`` for example).
-    """
+    ``env``: extra APP_* settings for every process (a test's own Redis database, say)."""
+    logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
     with ExitStack() as stack:
         bootstrap = stack.enter_context(LocalBroker()).bootstrap
         issuer = stack.enter_context(LocalIssuer())
         writer = stack.enter_context(_database())
         api_port = free_port()
-        env = (
-            os.environ
-            | {
-                "APP_DB_WRITER_URL": writer,
-                "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
-                "APP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                "APP_TOPIC_PARTITIONS": "3",
-                "APP_TOPIC_REPLICATION_FACTOR": "1",
-                "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",
-                "APP_PAYMENT_FAILURE_RATE": "0",
-                "APP_HOST": "127.0.0.1",
-                "APP_PORT": str(api_port),
-                "APP_AUTH_ISSUER": issuer.issuer,
-                "APP_AUTH_CLIENT_ID": issuer.client_id,
-                # Local mode: the issuer is on loopback, not a Cognito pool. Never set in a deployment.
-                "APP_AUTH_LOCAL_DEV": "true",
-            }
-            | (extra_env or {})
-        )
+        env = os.environ | {
+            "APP_DB_WRITER_URL": writer,
+            "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
+            "APP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "APP_TOPIC_PARTITIONS": "3",
+            "APP_TOPIC_REPLICATION_FACTOR": "1",
+            "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",
+            "APP_PAYMENT_FAILURE_RATE": "0",
+            "APP_HOST": "127.0.0.1",
+            "APP_PORT": str(api_port),
+            "APP_AUTH_ISSUER": issuer.issuer,
+            "APP_AUTH_CLIENT_ID": issuer.client_id,
+            # Local mode: the issuer is on loopback, not a Cognito pool. Never set in a deployment.
+            "APP_AUTH_LOCAL_DEV": "true",
+            "APP_SERVE_WEB": "true",
+            **(env or {}),
+        }
         for step in ("migrate", "topics"):
             subprocess.run(
                 [sys.executable, "-m", "app", step],
@@ -148,6 +153,7 @@ def running_pipeline(logs: Path, extra_env: dict[str, str] | None = None) -> Ite
         link = f"UPDATE users SET subject = '{CUSTOMER}' WHERE id = '{CUSTOMER}' AND subject IS NULL"
         asyncio.run(_admin(link, writer.replace("+asyncpg", "")))
         probes: list[str] = []
+        processes: dict[str, subprocess.Popen[bytes]] = {}
         for name in ["api", *SERVICES]:
             port = api_port if name == "api" else free_port()
             log = stack.enter_context((logs / f"{name}.log").open("wb"))
@@ -158,18 +164,32 @@ def running_pipeline(logs: Path, extra_env: dict[str, str] | None = None) -> Ite
                 stderr=subprocess.STDOUT,
             )
             stack.callback(_stop, process)
+            processes[name] = process
             probes.append(f"http://127.0.0.1:{port}/readyz")
         print(f"started api on 127.0.0.1:{api_port} and {', '.join(SERVICES)}; logs in {logs}")
         for probe in probes:
             _wait_until(probe)
-        yield Pipeline(url=f"http://127.0.0.1:{api_port}", issuer=issuer)
+        yield Pipeline(
+            api=f"http://127.0.0.1:{api_port}", writer_url=writer, processes=processes, logs=logs, issuer=issuer
+        )
         print("stopping")
 
 
-def main() -> int:
-    logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
-    with running_pipeline(logs) as pipeline:
-        ok = _follow_order(pipeline.url, pipeline.issuer)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.dev.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true", help="then keep serving the storefront until Ctrl-C")
+    args = parser.parse_args(argv)
+    with pipeline() as running:
+        ok = _follow_order(running.api, running.issuer)
+        if ok and args.serve:
+            print(f"storefront: {running.api}/  (Ctrl-C to stop)", flush=True)
+            try:
+                while all(p.poll() is None for p in running.processes.values()):
+                    time.sleep(1)
+                print("a process exited; see its log", file=sys.stderr)
+                ok = False
+            except KeyboardInterrupt:
+                pass
     return 0 if ok else 1
 
 

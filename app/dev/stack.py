@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from app.dev.issuer import LocalIssuer
 from app.dev.localbroker import LocalBroker, free_port, wait_for_port
 from app.dev.localpg import LocalPostgres
 
@@ -86,6 +87,7 @@ class Stack:
         self.redis.start()
         self._exit.callback(self.redis.stop)
         self.broker = self._exit.enter_context(LocalBroker())
+        self.issuer = self._exit.enter_context(LocalIssuer())
         self.api_port = free_port()
         self.env = os.environ | {
             "APP_DB_WRITER_URL": self.pg.url("orders"),
@@ -102,9 +104,15 @@ class Stack:
             "APP_HOST": "127.0.0.1",
             "APP_PORT": str(self.api_port),
             "APP_LOG_LEVEL": "WARNING",
+            "APP_AUTH_ISSUER": self.issuer.issuer,
+            "APP_AUTH_CLIENT_ID": self.issuer.client_id,
+            # The local stand-in for Cognito; a deployment never sets this.
+            "APP_AUTH_LOCAL_DEV": "true",
         }
         for step in ("migrate", "topics"):
             subprocess.run([sys.executable, "-m", "app", step], env=self.env, check=True, timeout=120)
+        # The load signs in as the seeded customer cust-0001: its id is its token's subject.
+        asyncio.run(self._admin("UPDATE users SET subject = id WHERE id = 'cust-0001'", database="orders"))
         self.start("api")
         self.start("relay")
         for kind in WORKERS:
@@ -112,8 +120,13 @@ class Stack:
                 self.start(kind)
         self.wait_ready()
 
-    async def _admin(self, statement: str) -> None:
-        conn = await asyncpg.connect(self.pg.admin_dsn)
+    def auth_headers(self) -> dict[str, str]:
+        """A fresh access token for cust-0001, the customer the load orders as."""
+        return self.issuer.headers("cust-0001")
+
+    async def _admin(self, statement: str, database: str | None = None) -> None:
+        dsn = self.pg.url(database).replace("+asyncpg", "") if database else self.pg.admin_dsn
+        conn = await asyncpg.connect(dsn)
         try:
             await conn.execute(statement)
         finally:

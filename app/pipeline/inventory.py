@@ -9,7 +9,7 @@ from app.core.settings import Settings
 from app.pipeline import worker
 from app.pipeline.events import Envelope, InventoryUpdated, OutOfStock, PaymentProcessed
 from app.store import orders, outbox
-from app.store.cache import order_key, product_key
+from app.store.cache import PRODUCT_LIST_KEY, order_key, product_key
 from app.store.tables import products
 
 
@@ -53,11 +53,15 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         await orders.transition(conn, envelope.order_id, source=orders.PAID, target=orders.RESERVED)
         reserved = Envelope(order_id=envelope.order_id, event=InventoryUpdated(items=payment.items))
         await outbox.add(conn, settings.topic_inventory, reserved)
-        return [order_key(envelope.order_id), *(product_key(line.sku) for line in payment.items)]
+        return [order_key(envelope.order_id), PRODUCT_LIST_KEY, *(product_key(line.sku) for line in payment.items)]
 
     def cache_keys(envelope: Envelope) -> list[str]:
         assert isinstance(envelope.event, PaymentProcessed)
-        return [order_key(envelope.order_id), *(product_key(line.sku) for line in envelope.event.items)]
+        return [
+            order_key(envelope.order_id),
+            PRODUCT_LIST_KEY,
+            *(product_key(line.sku) for line in envelope.event.items),
+        ]
 
     return worker.WorkerSpec(
         name="inventory",

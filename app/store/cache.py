@@ -192,3 +192,7 @@ def user_key(user_id: str) -> str:
 
 def product_key(sku: str) -> str:
     return f"product:{sku}"
+
+
+PRODUCT_LIST_KEY = "products"
+"""The catalogue page: invalidated with each product whose stock changes."""

@@ -44,6 +44,8 @@ def bucket_writers_wait_for_access(run: StackRun) -> list[str]:
         for user in run.resources:
             if user.type.startswith("aws:s3/") or bucket.urn not in user.dependencies:
                 continue
+            if _read_only_as_origin(user, bucket):
+                continue
             for child in access:
                 if not run.depends_on(user, child):
                     problems.append(
@@ -53,6 +55,24 @@ def bucket_writers_wait_for_access(run: StackRun) -> list[str]:
                         "access resources (LogBucket.ready)"
                     )
     return problems
+
+
+def _mentions(value: Any, names: set[str]) -> bool:
+    if isinstance(value, dict):
+        return any(_mentions(v, names) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, names) for v in value)
+    return isinstance(value, str) and any(name in value for name in names)
+
+
+def _read_only_as_origin(user: Resource, bucket: Resource) -> bool:
+    """A distribution that names the bucket only in its ``origins`` reads it (through OAC) and
+    never writes to it; the bucket's policy, which names the distribution, cannot come first."""
+    if user.type != "aws:cloudfront/distribution:Distribution":
+        return False
+    names = {str(v) for v in (bucket.id, *(bucket.outputs.get(k) for k in ("bucket", "arn"))) if v}
+    rest = {k: v for k, v in user.inputs.items() if k != "origins"}
+    return _mentions(user.inputs.get("origins"), names) and not _mentions(rest, names)
 
 
 def _targets(child: Resource, bucket: Resource) -> bool:

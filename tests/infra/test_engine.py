@@ -140,3 +140,10 @@ def test_iam_policy_documents_render_like_the_provider():
             }
         ],
     }
+
+
+def test_an_object_is_uploaded_into_a_bucket_whose_policy_denies_plain_http():
+    """moto ignores policy conditions, so a TLS-only deny would refuse the upload S3 accepts."""
+    run = run_stack("dev", program=PROGRAMS / "object_under_tls_only_policy.py")
+    page = run.one("aws:s3/bucketObjectv2:BucketObjectv2")
+    assert (page["contentType"], page["cacheControl"]) == ("text/html; charset=utf-8", "public, max-age=60")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from infra.offline.engine import run_stack
-from infra.offline.graph_rules import _resolves
+from infra.offline.graph_rules import _read_only_as_origin, _resolves
 from infra.offline.mocks import OfflineError
-from infra.offline.model import StackRun
+from infra.offline.model import Resource, StackRun
 
 PROGRAMS = Path(__file__).parent / "programs"
 
@@ -63,3 +63,32 @@ def test_a_top_level_property_the_program_leaves_unset_may_be_ignored():
     # Ignoring drift someone else causes (tags set by another tool) is legitimate.
     run = run_stack("dev", program=PROGRAMS / "ignore_unset_tags.py")
     assert run.one("aws:ec2/vpc:Vpc").ignore_changes == ["tags"]
+
+
+def _resource(type_: str, name: str, inputs: dict[str, object], outputs: dict[str, object]) -> Resource:
+    return Resource(
+        urn=f"urn:{name}", type=type_, name=name, custom=True, parent=None, provider=None, id=name,
+        inputs=inputs, outputs=outputs, emulation="moto",
+    )  # fmt: skip
+
+
+SITE = _resource("aws:s3/bucket:Bucket", "site", {}, {"bucket": "site-123", "arn": "arn:aws:s3:::site-123"})
+
+
+@pytest.mark.parametrize(
+    ("inputs", "read_only"),
+    [
+        ({"origins": [{"domainName": "site-123.s3.eu-west-1.amazonaws.com"}]}, True),
+        (
+            {
+                "origins": [{"domainName": "site-123.s3.eu-west-1.amazonaws.com"}],
+                "loggingConfig": {"bucket": "site-123.s3.amazonaws.com"},
+            },
+            False,
+        ),
+        ({"loggingConfig": {"bucket": "site-123.s3.amazonaws.com"}}, False),
+    ],
+)
+def test_a_distribution_that_only_reads_a_bucket_origin_is_no_writer(inputs: dict[str, object], read_only: bool):
+    cdn = _resource("aws:cloudfront/distribution:Distribution", "cdn", inputs, {})
+    assert _read_only_as_origin(cdn, SITE) is read_only

@@ -159,7 +159,13 @@ def test_api_paths_still_reach_the_pods(each_stack: StackRun, path: str):
 
 def test_authorization_is_forwarded_on_api_paths_only(each_stack: StackRun):
     dist = each_stack.one(DIST)
-    bearer = each_stack.one("aws:cloudfront/cachePolicy:CachePolicy")
+    forwarding = [
+        policy
+        for policy in each_stack.of_type("aws:cloudfront/cachePolicy:CachePolicy")
+        if policy["parametersInCacheKeyAndForwardedToOrigin"]["headersConfig"].get("headerBehavior", "none") != "none"
+    ]
+    assert len(forwarding) == 1, "exactly one cache policy may forward a header"
+    bearer = forwarding[0]
     headers = bearer["parametersInCacheKeyAndForwardedToOrigin"]["headersConfig"]["headers"]["items"]
     assert headers == ["Authorization"]
     assert _behaviour_for(dist, "/api/orders")["cachePolicyId"] == bearer.id

@@ -92,6 +92,7 @@ GOOD: dict[str, dict[str, Any]] = {
                 "domainName": "legacy.example.com",
                 "customOriginConfig": {"originProtocolPolicy": "https-only", "originSslProtocols": ["TLSv1.2"]},
             },
+            {"originId": "site", "domainName": "site.s3.eu-west-1.amazonaws.com", "originAccessControlId": "oac-1"},
         ],
         "viewerCertificate": {
             "acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/c",
@@ -176,6 +177,8 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
     ("cloudfront-9-origin-encryption", cloudfront.DISTRIBUTION, {"defaultCacheBehavior": {"viewerProtocolPolicy": "allow-all"}, "origins": [{"originId": "o", "customOriginConfig": {"originProtocolPolicy": "match-viewer"}}]}, "match-viewer"),
     ("cloudfront-10-no-deprecated-origin-tls", cloudfront.DISTRIBUTION, {"origins": [{"originId": "o", "customOriginConfig": {"originProtocolPolicy": "https-only", "originSslProtocols": ["SSLv3", "TLSv1.2"]}}]}, "SSLv3"),
     ("cloudfront-10-no-deprecated-origin-tls", cloudfront.VPC_ORIGIN, {"vpcOriginEndpointConfig": {"originSslProtocols": {"items": ["TLSv1", "TLSv1.2"]}}}, "TLSv1"),
+    ("cloudfront-13-origin-access-control", cloudfront.DISTRIBUTION, {"origins": [{"originId": "site", "domainName": "site.s3.eu-west-1.amazonaws.com"}]}, "no origin access control"),
+    ("cloudfront-13-origin-access-control", cloudfront.DISTRIBUTION, {"origins": [{"originId": "site", "domainName": "site.s3.eu-west-1.amazonaws.com", "s3OriginConfig": {"originAccessIdentity": "origin-access-identity/cloudfront/E1"}}]}, "legacy origin access identity"),
     ("cloudfront-15-recommended-tls-policy", cloudfront.DISTRIBUTION, {"viewerCertificate": {"minimumProtocolVersion": "TLSv1.1_2016"}}, "TLSv1.1_2016"),
     ("ec2-2-default-sg-no-rules", ec2.DEFAULT_SG, {"ingress": [{"protocol": "-1", "self": True, "fromPort": 0.0, "toPort": 0.0}]}, "1 ingress rule"),
     ("ec2-15-no-public-ip-on-launch", ec2.SUBNET, {"mapPublicIpOnLaunch": True}, "not tagged tier=public"),

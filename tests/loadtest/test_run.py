@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from app.dev.localbroker import free_port
-from app.dev.run import running_pipeline
+from app.dev.run import pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_SECONDS = 240
@@ -93,11 +93,9 @@ def test_an_api_that_loses_orders_fails_the_run_even_when_fast(stub_api: str, tm
 
 
 def test_against_the_local_pipeline_every_placed_order_is_final_and_the_report_is_written(tmp_path: Path):
-    logs = tmp_path / "logs"
-    logs.mkdir()
     redis = {"APP_REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}"}
-    with running_pipeline(logs, extra_env=redis) as pipeline:
-        result, summary = run_loadtest(pipeline.url, tmp_path, p99=5.0, issuer=pipeline.issuer.url)
+    with pipeline(env=redis) as running:
+        result, summary = run_loadtest(running.api, tmp_path, p99=5.0, issuer=running.issuer.url)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert summary["placed"] > 0 and summary["final"] == summary["placed"]
     assert summary["missing"] == 0 and summary["not_final"] == 0 and summary["violations"] == []

@@ -1,4 +1,4 @@
-"""CloudFront in front of the internal ALB, reached through a VPC origin."""
+"""CloudFront: the storefront from its private bucket, ``/api/*`` from the internal ALB (a VPC origin)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from app.web.site import CONTENT_SECURITY_POLICY, INDEX
 from infra.components.edge.args import EdgeArgs
 from infra.components.edge.buckets import LogBucket
 from infra.components.edge.policies import (
@@ -14,19 +15,19 @@ from infra.components.edge.policies import (
     API_ORIGIN_HEADERS,
     AUTHORIZATION,
     CACHED_METHODS,
-    CACHING_DISABLED,
-    CACHING_OPTIMIZED,
     READ_METHODS,
     VIEWER_MIN_TLS,
 )
 from infra.naming import stack_name
 
 ORIGIN_ID = "api-alb"
+SITE_ORIGIN_ID = "storefront-bucket"
 NO_GEO_RESTRICTION: Any = {"geo_restriction": {"restriction_type": "none"}}
 
 
 def security_headers(name: str, *, parent: pulumi.Resource) -> aws.cloudfront.ResponseHeadersPolicy:
-    """HSTS (two years, subdomains, preload), nosniff, no framing, strict referrer, XSS block."""
+    """HSTS (two years, subdomains, preload), nosniff, no framing, strict referrer, XSS block,
+    and the storefront's Content-Security-Policy (the one the local server sends too)."""
     return aws.cloudfront.ResponseHeadersPolicy(
         name,
         name=stack_name("security-headers"),
@@ -42,6 +43,7 @@ def security_headers(name: str, *, parent: pulumi.Resource) -> aws.cloudfront.Re
             "frame_options": {"frame_option": "DENY", "override": True},
             "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
             "xss_protection": {"protection": True, "mode_block": True, "override": True},
+            "content_security_policy": {"content_security_policy": CONTENT_SECURITY_POLICY, "override": True},
         },
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -111,10 +113,10 @@ def vpc_origin(
 
 
 def _behavior(
-    *, cache_policy: pulumi.Input[str], methods: tuple[str, ...], headers: Any, origin_request: Any = None
+    *, origin: str, cache_policy: Any, methods: tuple[str, ...], headers: Any, origin_request: Any = None
 ) -> Any:
     behavior: dict[str, Any] = {
-        "target_origin_id": ORIGIN_ID,
+        "target_origin_id": origin,
         "viewer_protocol_policy": "redirect-to-https",
         "allowed_methods": list(methods),
         "cached_methods": list(CACHED_METHODS),
@@ -138,15 +140,25 @@ def distribution(
     api_cache: aws.cloudfront.CachePolicy,
     web_acl: aws.wafv2.WebAcl,
     logs: LogBucket,
+    site: aws.s3.Bucket,
+    site_access: aws.cloudfront.OriginAccessControl,
+    page_cache: aws.cloudfront.CachePolicy,
+    asset_cache: aws.cloudfront.CachePolicy,
     certificate_arn: pulumi.Output[str] | None,
     parent: pulumi.Resource,
 ) -> aws.cloudfront.Distribution:
-    """Static paths cached, API and everything else passed through; HTTPS for every viewer."""
-    api = _behavior(cache_policy=api_cache.id, methods=API_METHODS, headers=headers.id, origin_request=api_request.id)
-    # The app's other routes: passed through like the API, but without the bearer token.
-    other = _behavior(
-        cache_policy=CACHING_DISABLED, methods=API_METHODS, headers=headers.id, origin_request=api_request.id
+    """``/api/*`` passed through to the ALB with the bearer token; the storefront (``/`` and every
+    other path) from the bucket, hashed ``/static/*`` assets cached a year, the page briefly;
+    HTTPS for every viewer."""
+    api = _behavior(
+        origin=ORIGIN_ID,
+        cache_policy=api_cache.id,
+        methods=API_METHODS,
+        headers=headers.id,
+        origin_request=api_request.id,
     )
+    page = _behavior(origin=SITE_ORIGIN_ID, cache_policy=page_cache.id, methods=READ_METHODS, headers=headers.id)
+    assets = _behavior(origin=SITE_ORIGIN_ID, cache_policy=asset_cache.id, methods=READ_METHODS, headers=headers.id)
     viewer_certificate: Any = (
         {"cloudfront_default_certificate": True}
         if certificate_arn is None
@@ -163,13 +175,16 @@ def distribution(
             # the ALB's own name, over HTTP inside the VPC origin.
             "domain_name": args.origin_domain_name or alb.dns_name,
             "vpc_origin_config": {"vpc_origin_id": origin.id, "origin_read_timeout": 30},
-        }
+        },
+        {
+            # The regional name: the global one can redirect for a while after a bucket is made.
+            "origin_id": SITE_ORIGIN_ID,
+            "domain_name": site.bucket_regional_domain_name,
+            "origin_access_control_id": site_access.id,
+        },
     ]
     ordered: Any = [
-        {
-            "path_pattern": "/static/*",
-            **_behavior(cache_policy=CACHING_OPTIMIZED, methods=READ_METHODS, headers=headers.id),
-        },
+        {"path_pattern": "/static/*", **assets},
         {"path_pattern": "/api/*", **api},
     ]
     logging: Any = {"bucket": logs.bucket.bucket_domain_name, "prefix": "cloudfront/", "include_cookies": False}
@@ -184,7 +199,8 @@ def distribution(
         web_acl_id=web_acl.arn,
         origins=origins,
         ordered_cache_behaviors=ordered,
-        default_cache_behavior=other,
+        default_cache_behavior=page,
+        default_root_object=INDEX,
         restrictions=NO_GEO_RESTRICTION,
         viewer_certificate=viewer_certificate,
         logging_config=logging,

@@ -1,11 +1,12 @@
-"""The Edge component: WAF -> CloudFront -> (VPC origin) -> internal ALB -> API pods."""
+"""The Edge component: WAF -> CloudFront -> the storefront bucket (OAC), and (VPC origin) -> internal ALB -> API pods."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.edge import cdn
+from app.web.site import build
+from infra.components.edge import cdn, site
 from infra.components.edge.args import EdgeArgs
 from infra.components.edge.buckets import log_bucket
 from infra.components.edge.dns import alias_records, validated_certificate
@@ -16,7 +17,8 @@ from infra.components.network import Network
 
 
 class Edge(pulumi.ComponentResource):
-    """The way in: CloudFront with WAF, a private path to an internal ALB, and their logs."""
+    """The way in: CloudFront with WAF, the storefront from a private bucket, a private path to an
+    internal ALB for the API, and their logs."""
 
     alb_arn: pulumi.Output[str]
     alb_dns_name: pulumi.Output[str]
@@ -26,6 +28,8 @@ class Edge(pulumi.ComponentResource):
     """For the app's TargetGroupBinding, which registers the API pods' IPs."""
     distribution_id: pulumi.Output[str]
     distribution_domain_name: pulumi.Output[str]
+    site_bucket: pulumi.Output[str]
+    """The storefront's bucket (private; CloudFront reads it through Origin Access Control)."""
     web_acl_arn: pulumi.Output[str]
     web_acl_name: str
     alb_arn_suffix: pulumi.Output[str]
@@ -63,6 +67,8 @@ class Edge(pulumi.ComponentResource):
             policy=tls_only_bucket_policy,
             ownership="BucketOwnerPreferred",  # CloudFront standard logs are written through ACLs
         )
+        storefront, storefront_block = site.bucket(f"{name}-site", parent=self)
+        site.upload(f"{name}-site", storefront, build())
         dist = cdn.distribution(
             f"{name}-cdn",
             args,
@@ -73,9 +79,14 @@ class Edge(pulumi.ComponentResource):
             api_cache=cdn.api_cache_policy(f"{name}-api-cache", parent=self),
             web_acl=acl,
             logs=logs,
+            site=storefront,
+            site_access=site.origin_access_control(f"{name}-site-oac", parent=self),
+            page_cache=site.page_cache_policy(f"{name}-page-cache", parent=self),
+            asset_cache=site.immutable_cache_policy(f"{name}-asset-cache", parent=self),
             certificate_arn=cf_cert,
             parent=self,
         )
+        site.grant_distribution(f"{name}-site", storefront, storefront_block, dist)
         if args.domain_name and args.hosted_zone_id and args.origin_domain_name:
             alias_records(
                 f"{name}-site",
@@ -103,6 +114,7 @@ class Edge(pulumi.ComponentResource):
         self.target_group_arn = alb.target_group.arn
         self.distribution_id = dist.id
         self.distribution_domain_name = dist.domain_name
+        self.site_bucket = storefront.bucket
         self.web_acl_arn = acl.arn
         self.web_acl_name = web_acl_name()
         self.alb_arn_suffix = alb.load_balancer.arn_suffix
@@ -120,6 +132,7 @@ class Edge(pulumi.ComponentResource):
                 "target_group_arn": self.target_group_arn,
                 "distribution_id": self.distribution_id,
                 "distribution_domain_name": self.distribution_domain_name,
+                "site_bucket": self.site_bucket,
                 "web_acl_arn": self.web_acl_arn,
                 "url": self.url,
             }

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-"""AWS managed cache policy ``Managed-CachingOptimized``: long TTLs, no cookies or query strings
-in the cache key, compressed objects cached."""
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 """AWS managed cache policy ``Managed-CachingDisabled``: every request goes to the origin."""
 
@@ -102,3 +99,21 @@ def alb_log_bucket_policy(
 def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
     """TLS only; CloudFront's log delivery writes through the bucket ACL, not the policy."""
     return {"Version": "2012-10-17", "Statement": [tls_only_statement(bucket_arn)]}
+
+
+def site_bucket_policy(bucket_arn: str, distribution_arn: str) -> dict[str, Any]:
+    """TLS only, and reads by this distribution alone (Origin Access Control signs as CloudFront)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            tls_only_statement(bucket_arn),
+            {
+                "Sid": "CloudFrontReadsThroughOriginAccessControl",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            },
+        ],
+    }

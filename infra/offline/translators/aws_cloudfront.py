@@ -35,6 +35,8 @@ def _behavior(b: dict[str, Any]) -> dict[str, Any]:
 
 def _origin(o: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"Id": o["originId"], "DomainName": o["domainName"]}
+    if o.get("originAccessControlId"):
+        out["OriginAccessControlId"] = o["originAccessControlId"]
     if o.get("vpcOriginConfig"):
         out["VpcOriginConfig"] = {"VpcOriginId": o["vpcOriginConfig"]["vpcOriginId"]}
     elif o.get("customOriginConfig"):
@@ -44,6 +46,10 @@ def _origin(o: dict[str, Any]) -> dict[str, Any]:
             "HTTPSPort": int(c["httpsPort"]),
             "OriginProtocolPolicy": c["originProtocolPolicy"],
         }
+    else:
+        # An S3 origin: the provider sends an empty S3OriginConfig when none is given (OAC, no OAI).
+        identity = (o.get("s3OriginConfig") or {}).get("originAccessIdentity", "")
+        out["S3OriginConfig"] = {"OriginAccessIdentity": identity}
     return out
 
 
@@ -75,6 +81,7 @@ def distribution(ctx: Ctx) -> Created:
         "ViewerCertificate": _viewer_certificate(i["viewerCertificate"]),
         "Restrictions": {"GeoRestriction": {"RestrictionType": "none", "Quantity": 0}},
         "WebACLId": i.get("webAclId", ""),
+        "DefaultRootObject": i.get("defaultRootObject", ""),
     }
     if i.get("loggingConfig"):
         log = i["loggingConfig"]
@@ -115,6 +122,21 @@ def _origin_request_outputs(ctx: Ctx) -> dict[str, Any]:
     if any(h.lower() == "authorization" for h in items):
         raise ValueError("CloudFront refuses Authorization in an origin request policy: put it in a cache policy")
     return {"etag": stable_suffix(ctx.urn)}
+
+
+@translator("aws:cloudfront/originAccessControl:OriginAccessControl")
+def origin_access_control(ctx: Ctx) -> Created:
+    i = ctx.inputs
+    control = ctx.client("cloudfront").create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": i["name"],
+            "Description": i.get("description", ""),
+            "SigningProtocol": i["signingProtocol"],
+            "SigningBehavior": i["signingBehavior"],
+            "OriginAccessControlOriginType": i["originAccessControlOriginType"],
+        }
+    )
+    return Created(control["OriginAccessControl"]["Id"], {"etag": control["ETag"]})
 
 
 synthesized(

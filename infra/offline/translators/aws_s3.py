@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from infra.offline.registry import Created, Ctx, translator
 
@@ -113,3 +118,47 @@ def bucket_acl(ctx: Ctx) -> Created:
             },
         )
     return Created(f"{_bucket(ctx)},{ctx.inputs.get('acl') or 'grants'}")
+
+
+@contextmanager
+def _policy_lifted(s3: Any, bucket: str) -> Iterator[None]:
+    """moto checks object requests against the bucket policy but ignores statements' conditions,
+    so a TLS-only ``Deny`` (``aws:SecureTransport: false``) denies every write and read; S3 itself
+    would allow these, made over TLS. Lift the policy for them, then put it back."""
+    try:
+        policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    except ClientError:
+        policy = None
+    if policy is not None:
+        s3.delete_bucket_policy(Bucket=bucket)
+    try:
+        yield
+    finally:
+        if policy is not None:
+            s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+
+
+@translator("aws:s3/bucketObjectv2:BucketObjectv2")
+def bucket_object(ctx: Ctx) -> Created:
+    """Text content only (``content``), which is what the stack uploads; the object is really
+    written, with its content type and cache-control, so tests can read it back from moto."""
+    i = ctx.inputs
+    if "content" not in i:
+        raise ValueError(f"{ctx.name}: the offline engine uploads objects given as `content` (text) only")
+    kwargs: dict[str, object] = {"Bucket": _bucket(ctx), "Key": i["key"], "Body": str(i["content"]).encode()}
+    for key, api in (("contentType", "ContentType"), ("cacheControl", "CacheControl")):
+        if i.get(key):
+            kwargs[api] = i[key]
+    s3 = ctx.client("s3")
+    with _policy_lifted(s3, _bucket(ctx)):
+        s3.put_object(**kwargs)
+        stored = s3.head_object(Bucket=_bucket(ctx), Key=i["key"])  # what S3 will serve, read back
+    return Created(
+        f"{_bucket(ctx)}/{i['key']}",
+        {
+            "etag": str(stored["ETag"]).strip('"'),
+            "key": i["key"],
+            "contentType": stored.get("ContentType", ""),
+            "cacheControl": stored.get("CacheControl", ""),
+        },
+    )

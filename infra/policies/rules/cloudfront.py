@@ -1,4 +1,4 @@
-"""CloudFront rules: viewer and origin TLS, WAF, logging and certificates.
+"""CloudFront rules: viewer and origin TLS, WAF, logging, certificates, and S3 origins behind OAC.
 
 Origins: CloudFront.9/.10 judge ``customOriginConfig`` origins on the distribution and also the
 ``aws:cloudfront/vpcOrigin:VpcOrigin`` resources, whose endpoint config holds the protocol settings
@@ -132,6 +132,20 @@ def vpc_origin_protocol_problems(props: Mapping[str, Any]) -> Problems:
     return [f"the VPC origin allows {bad}"] if bad else []
 
 
+def origin_access_control_problems(props: Mapping[str, Any]) -> Problems:
+    """CloudFront.13: an S3 origin (neither custom nor VPC) is read through origin access control."""
+    problems = []
+    for origin in items(get(props, "origins")):
+        if get(origin, "customOriginConfig") or get(origin, "vpcOriginConfig"):
+            continue
+        where = f"S3 origin {get(origin, 'originId')!r}"
+        if get(origin, "s3OriginConfig", "originAccessIdentity"):
+            problems.append(f"{where} uses a legacy origin access identity")
+        elif not get(origin, "originAccessControlId"):
+            problems.append(f"{where} has no origin access control, so its bucket would have to be public")
+    return problems
+
+
 def logging_problems(resources: Sequence[PolicyResource]) -> Iterator[tuple[PolicyResource, str]]:
     """CloudFront.5: legacy standard logging to S3, or a v2 log-delivery source for the distribution."""
     sources = {
@@ -209,6 +223,14 @@ POLICIES = [
         {DISTRIBUTION: origin_protocol_problems, VPC_ORIGIN: vpc_origin_protocol_problems},
         'set origin_ssl_protocols=["TLSv1.2"] on the custom origin config / the aws.cloudfront.VpcOrigin',
         why="Stricter than the control: TLS 1.0 and 1.1 (deprecated by RFC 8996) are rejected as well as SSLv3.",
+    ),
+    resource_rule(
+        "cloudfront-13-origin-access-control",
+        Control("CloudFront.13", "CloudFront distributions should use origin access control"),
+        [DISTRIBUTION],
+        origin_access_control_problems,
+        "create an aws.cloudfront.OriginAccessControl (origin type s3, signing always, sigv4) and set "
+        "origin_access_control_id on the S3 origin of the aws.cloudfront.Distribution",
     ),
     resource_rule(
         "cloudfront-15-recommended-tls-policy",

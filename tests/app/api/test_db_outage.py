@@ -26,7 +26,7 @@ from app.store.migrate import upgrade
 from app.store.retry import is_unavailable
 from app.store.tables import orders as orders_table
 from tests.app.conftest import REDIS_URL, api_client
-from tests.app.helpers import CUSTOMER, order_body
+from tests.app.helpers import CUSTOMER, local_issuer, order_body
 
 pytestmark = pytest.mark.asyncio
 
@@ -42,6 +42,14 @@ def own_pg() -> Iterator[LocalPostgres]:
 
         asyncio.run(create())
         upgrade(Settings(db_writer_url=server.url("orders"), db_ssl="disable"))
+
+        async def link_subjects() -> None:
+            # As in the shared test databases: a token for "cust-0001" signs in as cust-0001.
+            conn = await asyncpg.connect(server.url("orders").replace("+asyncpg", ""))
+            await conn.execute("UPDATE users SET subject = id WHERE id LIKE 'cust-%'")
+            await conn.close()
+
+        asyncio.run(link_subjects())
         yield server
 
 
@@ -53,6 +61,9 @@ def outage_settings(own_pg: LocalPostgres) -> Settings:
         db_pool_size=8,
         redis_url=REDIS_URL,
         db_retry_backoff_ms=300,
+        auth_issuer=local_issuer().issuer,
+        auth_client_id=local_issuer().client_id,
+        auth_local_dev=True,
     )
 
 
