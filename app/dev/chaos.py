@@ -187,7 +187,7 @@ async def run_fault(stack: Stack, name: str, inject: Callable[[Stack], None], or
             await asyncio.sleep(0.05)
         started = time.monotonic()
         await asyncio.to_thread(inject, stack)
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10, headers=load.headers) as client:
             probe = await load.place(client)
         if probe is not None:
             await _wait_final(dsn, {probe}, DRAIN_TIMEOUT_SECONDS)
