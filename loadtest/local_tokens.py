@@ -7,11 +7,15 @@ deployed stack, write a provider that signs in with Cognito (InitiateAuth) inste
 
 from __future__ import annotations
 
+import functools
 import os
 
 import httpx
 
 
+# A token lasts an hour, longer than any local run: one sign-in per customer, as a browser would,
+# rather than one per request (the self-check asks for many at once).
+@functools.cache
 def provider(customer_id: str) -> str | None:
     """A token for the load test's own identity per simulated customer. Its subject is not a seeded
     customer id (the API refuses a new identity whose subject is another customer's id), so the

@@ -9,6 +9,7 @@ the exit code is 1 when any is broken (see :func:`loadtest.model.violations`).
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 import uuid
@@ -24,6 +25,7 @@ from loadtest.auth import TokenProvider, headers, load_provider
 from loadtest.config import DEFAULT_CONFIG, LoadTestConfig, load_config
 from loadtest.model import FINAL_STATUSES, Ledger, Zipf, results, stage_at, violations
 
+log = logging.getLogger(__name__)
 LEDGER = Ledger()
 STATE: dict[str, Any] = {}
 PLACE = "POST /api/orders"
@@ -144,8 +146,9 @@ def self_check(host: str, timeout_seconds: float) -> None:
             # As the customer who placed it, should the API come to check ownership.
             token = provider(LEDGER.orders[order_id].customer_id)
             response = session.get(f"{host}/api/orders/{order_id}", timeout=10, headers=headers(token))
-        except requests.RequestException:
-            return  # unknown this round; asked again while time remains
+        except Exception as exc:  # sign-in or the request failed: unknown this round, asked again
+            log.debug("self-check of %s failed this round: %r", order_id, exc)
+            return
         if response.status_code == 404:
             LEDGER.missing.add(order_id)
         elif response.status_code == 200:
