@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,8 @@ def test_cli_prints_the_plan_on_stdout_and_progress_on_stderr(capsys, tmp_path):
     assert cli(["up", "--stack", "dev", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr()
     assert "Offline plan for stack webscale/dev" in printed.out
-    assert "network (webscale:index:Network)" in printed.err and "offline:" not in printed.out
+    assert "network (webscale:index:Network)" in printed.err
+    assert not re.search(r"^offline: ", printed.out, re.M), "progress lines belong on stderr"
     assert (tmp_path / "dev" / "plan.json").is_file() and (tmp_path / "dev" / "plan.html").is_file()
 
 

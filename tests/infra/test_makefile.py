@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -14,8 +15,11 @@ MAKEFILE = ROOT / "Makefile"
 
 
 def make(*args: str) -> subprocess.CompletedProcess[str]:
+    # As a person types it: `make test` itself runs under make, whose MAKELEVEL/MAKEFLAGS would
+    # make this a sub-make ("make[1]: ...").
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     return subprocess.run(
-        ["make", "--no-print-directory", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=600
+        ["make", "--no-print-directory", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=600, env=env
     )
 
 
