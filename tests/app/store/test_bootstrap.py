@@ -7,6 +7,7 @@ proven is the role, its membership and its grants, not IAM token validation.
 
 import asyncio
 import json
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from app.store.db import Database
 from app.store.migrate import upgrade
 from app.store.tables import orders as orders_table
 from tests.app.conftest import PG_ADMIN_DSN
+
+# A throwaway login on a throwaway local database, made up per run.
+MASTER_PASSWORD = secrets.token_hex(12)
 
 REGION = "eu-west-1"
 
@@ -59,14 +63,14 @@ def fresh_instance() -> Iterator[FreshInstance]:
             # Roles are cluster-wide: rds_iam is shared (created once, never dropped), the others unique.
             "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') "
             "THEN CREATE ROLE rds_iam NOLOGIN; END IF; END $$",
-            f"CREATE ROLE {instance.master} LOGIN CREATEROLE PASSWORD 'master-pw'",
+            f"CREATE ROLE {instance.master} LOGIN CREATEROLE PASSWORD '{MASTER_PASSWORD}'",
             f"GRANT rds_iam TO {instance.master} WITH ADMIN OPTION",
             f"CREATE DATABASE {instance.database} OWNER {instance.master}",
         )
     )
     with mock_aws():
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name=f"master-{suffix}", SecretString=json.dumps({"username": instance.master, "password": "master-pw"})
+            Name=f"master-{suffix}", SecretString=json.dumps({"username": instance.master, "password": MASTER_PASSWORD})
         )["ARN"]
         try:
             yield FreshInstance(instance.database, instance.master, instance.app_user, arn)
