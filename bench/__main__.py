@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import dbref, load, pipeline, report
+from bench import dbref, load, pipeline, profile, report
 from bench.stack import Stack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,6 +62,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clients", type=int, default=16, help="connections for POST vs pgbench")
     parser.add_argument("--sync-rate", type=float, default=40.0, help="offered POST/s for async vs sync")
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample every process with py-spy during (a) and record where the CPU goes",
+    )
     parser.add_argument("--phases", default="bdca", help="which phases to run, of b, d, c, a (default: all)")
     args = parser.parse_args(argv)
     load.ensure_wrk()
@@ -130,10 +135,18 @@ def main(argv: list[str]) -> int:
             for replicas in (1, 2):
                 stack.pipeline(replicas)
                 print(f"bench (a): end to end, {replicas} replica(s) of each worker, {args.rate:.0f} orders/s offered")
+                profiler = None
+                if args.profile and replicas == 1:
+                    pids = {name: process.pid for name, process in stack.processes.items()}
+                    profiler = profile.Profiler(pids, workdir, delay=10, seconds=min(20.0, args.window))
+                    profiler.start()
                 e2e = pipeline.run(
                     stack, workdir, replicas=replicas, rate=args.rate, warmup=10, window=args.window, drain_timeout=300
                 )
                 runs.append(e2e)
+                if profiler is not None:
+                    profiler.join()
+                    results["profile"] = profiler.text
             results["e2e"] = [report.e2e_record(run) for run in runs]
         results["load_after"] = os.getloadavg()
     finally:

@@ -198,7 +198,11 @@ def write(results: dict[str, Any], out: Path) -> None:
     (out / "bench").mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     record = out / "bench" / f"{stamp}-{results['commit']}.json"
+    profile = results.pop("profile", None)
     record.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    if profile:
+        # Next to the record it belongs to, so an old profile never passes for the current code.
+        (out / "bench" / f"{stamp}-{results['commit']}-profile.txt").write_text(str(profile))
     charts = _charts(results, out)
     before, after = results["load_before"], results.get("load_after", ("?", "?", "?"))
     lines = [
@@ -212,6 +216,14 @@ def write(results: dict[str, Any], out: Path) -> None:
         f"- load average before: {', '.join(f'{x:.2f}' for x in before)}; after: "
         + ", ".join(f"{x:.2f}" if isinstance(x, float) else str(x) for x in after),
         f"- record: [bench/{record.name}](bench/{record.name})",
+        *(
+            [
+                f"- profile (py-spy, end-to-end phase, 1 replica): [bench/{stamp}-{results['commit']}-profile.txt]"
+                f"(bench/{stamp}-{results['commit']}-profile.txt)"
+            ]
+            if profile
+            else []
+        ),
         *(
             [
                 "",
