@@ -107,7 +107,7 @@ docs: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy infra app loadtest
+	$(VENV)/bin/mypy infra app loadtest bench
 
 ## clean: remove out/ and both virtualenvs
 clean:
