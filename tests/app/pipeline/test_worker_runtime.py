@@ -16,8 +16,9 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from app.core.settings import Settings
 from app.dev.localbroker import free_port
 from app.pipeline import payment
+from app.pipeline import worker as worker_module
 from app.pipeline.events import Envelope, Line, OrderPlaced
-from app.pipeline.worker import Worker
+from app.pipeline.worker import COMMIT_INTERVAL_SECONDS, Worker
 from app.store.db import Database
 from tests.app.helpers import envelope_record, record
 
@@ -95,7 +96,8 @@ async def test_records_of_a_revoked_partition_are_neither_processed_nor_committe
 
 
 @pytest.mark.parametrize("error", [CommitFailedError("rebalanced"), IllegalStateError("not assigned")])
-async def test_a_failed_offset_commit_does_not_stop_the_worker(error: Exception) -> None:
+async def test_a_failed_offset_commit_does_not_stop_the_worker(error: Exception, monkeypatch: Any) -> None:
+    monkeypatch.setattr(worker_module, "COMMIT_INTERVAL_SECONDS", 0.0)  # a commit attempt every poll
     worker, seen = _worker()
     consumer = FakeConsumer([{P0: _records(2)}, {P0: [record(TOPIC, b"{}", offset=2)]}], asyncio.Event())
     consumer.commit_errors = [error]
@@ -212,3 +214,16 @@ async def test_stop_ends_the_infrastructure_retry_loop_while_the_database_is_dow
         assert await asyncio.wait_for(retrying, timeout=2) == "interrupted"
     finally:
         await database.dispose()
+
+
+async def test_offsets_are_committed_once_per_interval_not_once_per_poll() -> None:
+    worker, seen = _worker()
+    # One record per poll, each poll ~10 ms: a commit per poll would be 30 commits.
+    stop = asyncio.Event()
+    consumer = FakeConsumer([{P0: [record(TOPIC, b"{}", offset=n)]} for n in range(30)], stop)
+    began = asyncio.get_running_loop().time()
+    await _run(worker, consumer)
+    elapsed = asyncio.get_running_loop().time() - began
+    assert seen == list(range(30))
+    assert consumer.commits[-1] == {P0: 30}, "the drain on stop commits everything finished"
+    assert len(consumer.commits) <= 2 + elapsed / COMMIT_INTERVAL_SECONDS, consumer.commits
