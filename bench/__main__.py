@@ -57,7 +57,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="CI smoke test: a short end-to-end run, no speed asserted")
     parser.add_argument("--out", type=Path, help="where to write benchmarks.md, charts and JSON (default: docs/)")
-    parser.add_argument("--rate", type=float, default=400.0, help="offered orders/s in the end-to-end phase")
+    # Just over the 10,000/min target: a met target is then met at that load, in a steady state.
+    # At a rate past the pipeline's ceiling the API's extra POSTs take CPU from the workers on
+    # one box, so --rate 400 shows the saturated figure, lower than the ceiling.
+    parser.add_argument("--rate", type=float, default=175.0, help="offered orders/s in the end-to-end phase")
     parser.add_argument("--window", type=float, default=60.0, help="steady window of the end-to-end phase, s")
     parser.add_argument("--clients", type=int, default=16, help="connections for POST vs pgbench")
     parser.add_argument("--sync-rate", type=float, default=40.0, help="offered POST/s for async vs sync")

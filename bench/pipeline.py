@@ -23,6 +23,8 @@ class EndToEnd:
     lost: int
     """Orders not terminal after the drain timeout (0 when drained)."""
     post: load.Result
+    backlog_growth: int = 0
+    """Orders placed minus orders finished inside the window: ~0 in a steady state."""
     samples: list[tuple[float, int, int]] = field(default_factory=list)
     """(seconds since the load started, orders, terminal orders), once a second."""
     cpu_ms_per_order: dict[str, float] = field(default_factory=dict)
@@ -87,6 +89,7 @@ def run(
     samples = [(t, total - placed_before, done - done_before) for t, total, done in sampler.samples]
     inside = [s for s in samples if warmup <= s[0] <= warmup + window]
     completed = inside[-1][2] - inside[0][2] if len(inside) >= 2 else 0
+    placed_inside = inside[-1][1] - inside[0][1] if len(inside) >= 2 else 0
     measured = inside[-1][0] - inside[0][0] if len(inside) >= 2 else 0.0
     total, done = stack.counts()
     cpu_after = stack.cpu()
@@ -106,4 +109,5 @@ def run(
         lost=total - done,
         post=post,
         samples=samples,
+        backlog_growth=placed_inside - completed,
     )
