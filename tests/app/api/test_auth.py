@@ -1,5 +1,6 @@
 """Bearer authentication and per-customer authorization on /api/*."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from httpx import AsyncClient
 from sqlalchemy import insert, select
 
+from app.api import auth as auth_module
 from app.api.main import create_app
 from app.core.settings import Settings
 from app.dev.issuer import LocalIssuer, _Key
@@ -242,3 +244,20 @@ async def test_unreachable_jwks_is_503_not_401(settings: Settings) -> None:
         token = local_issuer().mint(CUSTOMER, iss=dead)
         response = await client.get(f"/api/users/{CUSTOMER}", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 503
+
+
+async def test_a_known_key_is_used_without_a_thread_hop_per_request(settings: Settings, monkeypatch: Any) -> None:
+    hops: list[object] = []
+    real = asyncio.to_thread
+
+    async def counting(function: Any, *args: Any) -> Any:
+        hops.append(function)
+        return await real(function, *args)
+
+    monkeypatch.setattr(auth_module.asyncio, "to_thread", counting)
+    with LocalIssuer() as issuer:
+        own = settings.model_copy(update={"auth_issuer": issuer.issuer, "auth_client_id": issuer.client_id})
+        async for client in api_client(create_app(own), customer=None):
+            for _ in range(5):
+                assert (await client.get(f"/api/users/{CUSTOMER}", headers=issuer.headers(CUSTOMER))).status_code == 200
+    assert len(hops) == 1, hops
