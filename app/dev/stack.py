@@ -32,6 +32,9 @@ class Stack:
         self.workers_per_kind = workers_per_kind
         self.logs = Path(tempfile.mkdtemp(prefix="app-chaos-"))
         self._launcher = Launcher(self.logs)
+        self.api_port = self._launcher.api_port
+        self.processes: dict[str, subprocess.Popen[bytes]] = self._launcher.processes
+        """Each running process by name (kind-N)."""
         self._serial = 0
 
     def __enter__(self) -> Stack:
@@ -65,6 +68,9 @@ class Stack:
             "APP_LOG_LEVEL": "WARNING",
         }
         launcher.start(database, partitions=6, settings=settings, subjects=[CUSTOMER])
+        self.broker: LocalBroker = launcher.broker
+        self.issuer: LocalIssuer = launcher.issuer
+        self.env: dict[str, str] = launcher.env
         self.start("api")
         self.start("relay")
         for kind in WORKERS:
@@ -73,28 +79,8 @@ class Stack:
         self.wait_ready()
 
     @property
-    def broker(self) -> LocalBroker:
-        return self._launcher.broker
-
-    @property
-    def issuer(self) -> LocalIssuer:
-        return self._launcher.issuer
-
-    @property
-    def env(self) -> dict[str, str]:
-        return self._launcher.env
-
-    @property
-    def api_port(self) -> int:
-        return self._launcher.api_port
-
-    @property
     def api(self) -> str:
         return self._launcher.api
-
-    @property
-    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
-        return self._launcher.processes
 
     def auth_headers(self) -> dict[str, str]:
         """A fresh access token for cust-0001, the customer the load orders as."""
