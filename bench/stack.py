@@ -2,19 +2,14 @@
 PostgreSQL database, a flushed Redis logical database, a local Kafka broker, and the app's
 processes (API, relay, workers) as subprocesses of their own."""
 
-import asyncio
 import os
 import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
-import httpx
 
-from app.dev.issuer import LocalIssuer
-from app.dev.localbroker import LocalBroker, free_port
+from app.dev.launcher import Database, Launcher, shared_redis
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -22,133 +17,77 @@ REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))  # the app tests take 12 
 WORKERS = ["payment", "inventory", "notification", "fulfillment"]
 CUSTOMERS = 100
 """The seeded customers cust-0001..cust-0100, each signed in with a token of its own."""
-READY_SECONDS = 60.0
-STOP_SECONDS = 20.0
 TERMINAL = ("fulfilled", "payment_failed", "out_of_stock")
-
-
-async def _admin(statement: str, dsn: str = ADMIN_DSN) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 class Stack:
     def __init__(self, workdir: Path, partitions: int) -> None:
         self.workdir = workdir
         self.partitions = partitions
-        self.database = f"bench_{uuid.uuid4().hex[:10]}"
-        self.dsn = f"postgresql://postgres@127.0.0.1:5432/{self.database}"
-        self.broker = LocalBroker()
-        self.issuer = LocalIssuer()
+        self.db = Database.throwaway("bench", ADMIN_DSN)
+        self.database = self.db.name
+        self.dsn = self.db.dsn
         self.tokens = workdir / "tokens.txt"
         """Line n: customer n's access token (for wrk, which cannot sign them)."""
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.api_port = free_port()
-        self.env: dict[str, str] = {}
+        self._launcher = Launcher(workdir)
+        self.api_port = self._launcher.api_port
+
+    @property
+    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        return self._launcher.processes
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self._launcher.env
 
     def start(self) -> None:
-        self.broker.start()
-        self.issuer.start()
-        asyncio.run(_admin(f'CREATE DATABASE "{self.database}"'))
-        self.env = os.environ | {
+        launcher = self._launcher
+        launcher.enter(self.db)
+        settings = {
             "PYTHONPATH": str(REPO),
-            "APP_DB_WRITER_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.database}",
-            "APP_DB_SSL": "disable",
-            "APP_REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-            "APP_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
-            "APP_TOPIC_PARTITIONS": str(self.partitions),
-            "APP_TOPIC_REPLICATION_FACTOR": "1",
-            "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",
-            "APP_HOST": "127.0.0.1",
+            "APP_REDIS_URL": shared_redis(REDIS_DB),
             "APP_LOG_LEVEL": "WARNING",
-            "APP_AUTH_ISSUER": self.issuer.issuer,
-            "APP_AUTH_CLIENT_ID": self.issuer.client_id,
-            # The local stand-in for Cognito; a deployment never sets this.
-            "APP_AUTH_LOCAL_DEV": "true",
         }
-        for step in ("migrate", "topics"):
-            subprocess.run([sys.executable, "-m", "app", step], env=self.env, check=True, timeout=120)
+        launcher.start(self.db, partitions=self.partitions, settings=settings)
+        self.broker, self.issuer = launcher.broker, launcher.issuer
         # Stock for any run length: the benchmark measures the pipeline, not running out of stock.
         self.sql("UPDATE products SET stock = 1000000000")
-        # Each seeded customer signs in as itself: its id is its token's subject.
-        self.sql("UPDATE users SET subject = id WHERE subject IS NULL")
         self.tokens.write_text("".join(f"{self.issuer.mint(f'cust-{n:04d}')}\n" for n in range(1, CUSTOMERS + 1)))
-        subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], check=True, capture_output=True)
 
     def sql(self, statement: str) -> None:
-        asyncio.run(_admin(statement, self.dsn))
+        self.db.execute(statement)
 
     def fetch(self, query: str) -> list[asyncpg.Record]:
-        async def run() -> list[asyncpg.Record]:
-            conn = await asyncpg.connect(self.dsn)
-            try:
-                return list(await conn.fetch(query))
-            finally:
-                await conn.close()
-
-        return asyncio.run(run())
+        return self.db.fetch(query)
 
     def launch(self, name: str, process: str, **env: str) -> None:
         """Start `python -m app <process>` as `name`; waits for its /readyz."""
-        self._wait(*self._spawn(name, process, **env))
-
-    def _wait(self, url: str, name: str) -> None:
-        _wait_ready(url, self.processes[name], name)
-
-    def _spawn(self, name: str, process: str, **env: str) -> tuple[str, str]:
-        port = self.api_port if process == "api" else free_port()
-        extra = {f"APP_{key.upper()}": value for key, value in env.items()}
-        log = (self.workdir / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "app", process],
-            env=self.env | extra | {"APP_PORT": str(port), "APP_METRICS_PORT": str(port)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        return f"http://127.0.0.1:{port}/readyz", name
+        self._launcher.launch(name, process, _settings(env))
 
     def pipeline(self, replicas: int = 1, **env: str) -> None:
         """Start the relay and the workers up to `replicas` of each, all at once, then wait."""
         started = [
-            self._spawn(f"{process}-{replica}", process, **env)
+            f"{process}-{replica}"
             for replica in range(1, replicas + 1)
             for process in ["relay", *WORKERS]
             if f"{process}-{replica}" not in self.processes
         ]
-        for url, name in started:
-            self._wait(url, name)
+        for name in started:
+            self._launcher.spawn(name, name.rpartition("-")[0], _settings(env))
+        self._launcher.wait(*started)
 
     def halt(self, name: str) -> None:
-        process = self.processes.pop(name)
-        process.terminate()
-        try:
-            process.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_SECONDS)
+        self._launcher.stop(name)
 
     def halt_all(self, prefix: str = "") -> None:
-        for name in [n for n in self.processes if n.startswith(prefix)]:
-            self.halt(name)
+        self._launcher.stop_all(prefix)
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far of each app process, the broker and the database's backends."""
-        used = {name: _cpu_seconds(process.pid) for name, process in self.processes.items()}
-        broker = self.broker._node.process  # the JVM, started by LocalBroker
-        if broker is not None:
-            used["kafka"] = _cpu_seconds(broker.pid)
-        backends = self.fetch(f"SELECT pid FROM pg_stat_activity WHERE datname = '{self.database}'")
-        used["postgres"] = sum(_cpu_seconds(int(row["pid"])) for row in backends)
-        return used
+        return self._launcher.cpu()
 
     def close(self) -> None:
-        self.halt_all()
-        self.broker.close()
-        self.issuer.close()
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+        self._launcher.close()
 
     def counts(self) -> tuple[int, int]:
         """(orders, orders in a terminal status)."""
@@ -167,25 +106,6 @@ class Stack:
         return False
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process (0 if it is gone): unlike latency, barely skewed by other
-    load on the box, so it projects what an idle box would do."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], name: str) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with code {process.returncode} before it was ready (see its log)")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{name} not ready at {url} after {READY_SECONDS}s")
+def _settings(env: dict[str, str]) -> dict[str, str]:
+    """``cache_enabled="false"`` -> ``APP_CACHE_ENABLED=false``."""
+    return {f"APP_{key.upper()}": value for key, value in env.items()}

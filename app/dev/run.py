@@ -12,73 +12,26 @@ storefront at the printed URL until Ctrl-C. `pipeline()` is the same start-up fo
 """
 
 import argparse
-import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import Popen
 
-import asyncpg
 import httpx
 
 from app.dev.issuer import LocalIssuer
-from app.dev.localbroker import LocalBroker, free_port
+from app.dev.launcher import Database, Launcher
 
 ADMIN_DSN = os.environ.get("DEVRUN_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 CUSTOMER = "cust-0001"
 SERVICES = ["relay", "payment", "inventory", "notification", "fulfillment"]
-STEP_TIMEOUT_SECONDS = 60.0
 ORDER_TIMEOUT_SECONDS = 60.0
-STOP_TIMEOUT_SECONDS = 15.0
-
-
-def _wait_until(url: str, timeout: float = STEP_TIMEOUT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT_SECONDS)
-
-
-async def _admin(statement: str, dsn: str = ADMIN_DSN) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    if url := os.environ.get("APP_DB_WRITER_URL"):
-        yield url
-        return
-    name = f"orders_dev_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _follow_order(api: str, issuer: LocalIssuer) -> bool:
@@ -108,69 +61,46 @@ class Pipeline:
     api: str
     """The API's base URL; it serves the storefront at / too."""
     writer_url: str
-    processes: dict[str, "subprocess.Popen[bytes]"]
+    processes: dict[str, "Popen[bytes]"]
     """Each process by name (api, relay, the workers), for tests that stop one."""
     logs: Path
     issuer: LocalIssuer
     """The local token issuer the API trusts, for tests and the demo order to sign in with."""
 
 
+def _database(launcher: Launcher) -> Database:
+    """APP_DB_WRITER_URL's database when it is set (kept), else a throwaway one (dropped after)."""
+    if url := os.environ.get("APP_DB_WRITER_URL"):
+        return Database(url)
+    return launcher.enter(Database.throwaway("orders_dev", ADMIN_DSN))
+
+
 @contextmanager
 def pipeline(env: Mapping[str, str] | None = None) -> Iterator[Pipeline]:
     """The broker, a database, migrations, topics and every process, ready; all stopped after.
 
-    ``env``: extra APP_* settings for every process (a test's own Redis database, say)."""
+    ``env``: extra settings for every process and setup step (a test's own Redis database, say);
+    they override the defaults here."""
     logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
-    with ExitStack() as stack:
-        bootstrap = stack.enter_context(LocalBroker()).bootstrap
-        issuer = stack.enter_context(LocalIssuer())
-        writer = stack.enter_context(_database())
-        api_port = free_port()
-        env = os.environ | {
-            "APP_DB_WRITER_URL": writer,
+    with Launcher(logs) as launcher:
+        database = _database(launcher)
+        settings = {
             "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
-            "APP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "APP_TOPIC_PARTITIONS": "3",
-            "APP_TOPIC_REPLICATION_FACTOR": "1",
-            "APP_TOPIC_MIN_INSYNC_REPLICAS": "1",
             "APP_PAYMENT_FAILURE_RATE": "0",
-            "APP_HOST": "127.0.0.1",
-            "APP_PORT": str(api_port),
-            "APP_AUTH_ISSUER": issuer.issuer,
-            "APP_AUTH_CLIENT_ID": issuer.client_id,
-            # Local mode: the issuer is on loopback, not a Cognito pool. Never set in a deployment.
-            "APP_AUTH_LOCAL_DEV": "true",
             "APP_SERVE_WEB": "true",
             **(env or {}),
         }
-        for step in ("migrate", "topics"):
-            subprocess.run(
-                [sys.executable, "-m", "app", step],
-                env=env,
-                check=True,
-                timeout=STEP_TIMEOUT_SECONDS,
-            )
-        link = f"UPDATE users SET subject = '{CUSTOMER}' WHERE id = '{CUSTOMER}' AND subject IS NULL"
-        asyncio.run(_admin(link, writer.replace("+asyncpg", "")))
-        probes: list[str] = []
-        processes: dict[str, subprocess.Popen[bytes]] = {}
+        launcher.start(database, partitions=3, settings=settings, subjects=[CUSTOMER])
         for name in ["api", *SERVICES]:
-            port = api_port if name == "api" else free_port()
-            log = stack.enter_context((logs / f"{name}.log").open("wb"))
-            process = subprocess.Popen(
-                [sys.executable, "-m", "app", name],
-                env=env | {"APP_METRICS_PORT": str(port)},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            stack.callback(_stop, process)
-            processes[name] = process
-            probes.append(f"http://127.0.0.1:{port}/readyz")
-        print(f"started api on 127.0.0.1:{api_port} and {', '.join(SERVICES)}; logs in {logs}")
-        for probe in probes:
-            _wait_until(probe)
+            launcher.spawn(name, name)
+        print(f"started api on 127.0.0.1:{launcher.api_port} and {', '.join(SERVICES)}; logs in {logs}")
+        launcher.wait(*launcher.processes)
         yield Pipeline(
-            api=f"http://127.0.0.1:{api_port}", writer_url=writer, processes=processes, logs=logs, issuer=issuer
+            api=launcher.api,
+            writer_url=database.url,
+            processes=launcher.processes,
+            logs=logs,
+            issuer=launcher.issuer,
         )
         print("stopping")
 

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from app.web.site import INDEX, Asset
+from infra.components.edge.buckets import attach_policy, private_bucket
 from infra.components.edge.policies import site_bucket_policy
 from infra.naming import stack_name
 
@@ -31,31 +32,8 @@ def bucket(name: str, *, parent: pulumi.Resource) -> tuple[aws.s3.Bucket, aws.s3
     need kms:Decrypt on it, for public content that gains nothing from a key of its own.
     ``force_destroy``: its content is built from the repository, so nothing is lost with it.
     """
-    site = aws.s3.Bucket(
-        name,
-        bucket_prefix=f"{stack_name(name, max_len=36)}-",
-        force_destroy=True,
-        tags={"Name": stack_name(name)},
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    child = pulumi.ResourceOptions(parent=site)
-    block = aws.s3.BucketPublicAccessBlock(
-        name,
-        bucket=site.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=child,
-    )
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        name,
-        bucket=site.id,
-        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}, "bucket_key_enabled": True}],
-        opts=child,
-    )
-    aws.s3.BucketOwnershipControls(name, bucket=site.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
-    return site, block
+    private = private_bucket(name, parent=parent, force_destroy=True, ownership="BucketOwnerEnforced")
+    return private.bucket, private.block
 
 
 def origin_access_control(name: str, *, parent: pulumi.Resource) -> aws.cloudfront.OriginAccessControl:
@@ -109,9 +87,7 @@ def grant_distribution(
 ) -> aws.s3.BucketPolicy:
     """The bucket policy: TLS only, GetObject for this one distribution."""
     policy = pulumi.Output.all(site.arn, dist.arn).apply(lambda arns: json.dumps(site_bucket_policy(*arns)))
-    return aws.s3.BucketPolicy(
-        name, bucket=site.id, policy=policy, opts=pulumi.ResourceOptions(parent=site, depends_on=[block])
-    )
+    return attach_policy(name, site, block, policy)
 
 
 def _cache_key() -> Any:
