@@ -115,18 +115,6 @@ class StackSettings(ConfigModel):
         return self
 
     @model_validator(mode="after")
-    def _app_uses_one_shard(self) -> StackSettings:
-        # The stack can plan several primaries; the sample app still writes to one. Refuse the
-        # pair rather than deploy shards that would sit empty while one primary takes every write.
-        if self.app is not None and self.database.shards > 1:
-            raise ValueError(
-                f"webscale:database.shards ({self.database.shards}) > 1 cannot be combined with webscale:app yet: "
-                "the sample app does not route writes by customer, so every order would land on the first shard. "
-                "Plan the shards without the app section, or keep shards: 1"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _image_runs_on_the_nodes(self) -> StackSettings:
         if self.app is not None and self.eks.nodes.platform not in self.app.image_platforms:
             raise ValueError(
