@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from infra.args import ConfigModel
 from infra.components.app.args import WORKERS, AppArgs
 from infra.components.cache import CacheArgs
-from infra.components.database import DatabaseArgs
+from infra.components.database import DatabaseArgs, shard_name
 from infra.components.edge import EdgeArgs
 from infra.components.eks.args import EksArgs, support_ended
 from infra.components.identity import IdentityArgs
@@ -111,6 +111,20 @@ class StackSettings(ConfigModel):
                 f"webscale:app.terminationGraceSeconds ({self.app.termination_grace_seconds}) must exceed "
                 f"webscale:edge.deregistrationDelaySeconds ({self.edge.deregistration_delay_seconds}): the ALB "
                 "may still send in-flight requests to a target for that long after it starts draining"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _joining_shards_exist(self) -> StackSettings:
+        if self.app is None or not self.app.joining_shards:
+            return self
+        names = [shard_name(index) for index in range(self.database.shards)]
+        wrong = [name for name in self.app.joining_shards if name not in names[1:]]
+        if wrong:
+            raise ValueError(
+                f"webscale:app.joiningShards names {wrong}, which are not shards being added: with "
+                f"webscale:database.shards {self.database.shards} they can be {names[1:] or 'none (one shard)'}; "
+                f"the home shard {names[0]} is always on the ring"
             )
         return self
 

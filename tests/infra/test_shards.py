@@ -10,7 +10,7 @@ from pulumi_policy import EnforcementLevel
 
 from app.store.shards import parse_shards
 from infra.components.app.processes import BY_NAME, PROCESSES
-from infra.components.app.sharding import shards_used
+from infra.components.app.sharding import shard_environment, shards_used
 from infra.offline.engine import load_stack_config, run_stack
 from infra.offline.model import StackRun
 from infra.policies import offline
@@ -197,3 +197,21 @@ def test_one_shard_gives_the_app_no_shard_map(run_of):
     prod = run_of("prod")
     assert "APP_DB_SHARDS" not in app_config(prod)
     assert set(app_config(prod, "app-bootstrap")) == {"APP_DB_MASTER_SECRET_ARN"}
+
+
+def test_a_shard_being_added_is_named_joining_in_the_config_map():
+    class Home:
+        iam_database_user, database_name, port = "app", "app", 5432
+
+    env = shard_environment(["s0", "s1"], [["h0:5432", []], ["h1:5432", ["r1:5432"]]], database=Home(), joining=["s1"])
+    assert env["APP_DB_SHARDS_JOINING"] == "s1"
+    assert [s.name for s in parse_shards(env["APP_DB_SHARDS"])] == ["s0", "s1"]
+    assert "APP_DB_SHARDS_JOINING" not in shard_environment(["s0", "s1"], [["h0", []], ["h1", []]], database=Home())
+
+
+@pytest.mark.parametrize("joining", [["s0"], ["s4"]])
+def test_joining_shards_must_be_shards_of_the_stack_other_than_home(joining: list[str]):
+    database = {**load_stack_config("prod")["webscale:database"], "shards": 4}
+    app = {**load_stack_config("prod")["webscale:app"], "joiningShards": joining}
+    message = settings_problem(**{"webscale:database": database, "webscale:app": app})
+    assert f"webscale:app.joiningShards names {joining}" in message and "['s1', 's2', 's3']" in message

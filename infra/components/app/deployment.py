@@ -197,13 +197,7 @@ class AppDeployment(pulumi.ComponentResource):
                     auth_issuer=v[6],
                     auth_client_id=v[7],
                 )
-                | sharding.shard_environment(
-                    names,
-                    v[8],
-                    db_user=database.iam_database_user,
-                    db_name=database.database_name,
-                    db_port=database.port,
-                )
+                | sharding.shard_environment(names, v[8], database=database, joining=args.joining_shards)
             )
         )
         config = self._config_map(name, CONFIG_MAP, env, args.release)

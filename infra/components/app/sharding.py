@@ -89,12 +89,20 @@ def endpoint_inputs(shards: Sequence[Any]) -> pulumi.Output[list[Any]]:
 
 
 def shard_environment(
-    names: Sequence[str], endpoints: Sequence[Sequence[Any]], *, db_user: str, db_name: str, db_port: int
+    names: Sequence[str],
+    endpoints: Sequence[Sequence[Any]],
+    *,
+    database: Any,
+    joining: Sequence[str] = (),
 ) -> dict[str, str]:
     """APP_DB_SHARDS (the JSON list `app/store/shards.parse_shards` reads), only with several shards:
-    one shard stays configured by APP_DB_WRITER_URL / APP_DB_READER_URLS alone, as before sharding."""
+    one shard stays configured by APP_DB_WRITER_URL / APP_DB_READER_URLS alone, as before sharding.
+    APP_DB_SHARDS_JOINING names the shards kept off the ring while a reshard fills them. Every
+    shard has the home shard's login and database name (``database``); only the host differs."""
+    db_user, db_name, db_port = database.iam_database_user, database.database_name, database.port
     if len(names) < 2:
         return {}
+    extra = {"APP_DB_SHARDS_JOINING": ",".join(joining)} if joining else {}
     shards = [
         {
             "name": name,
@@ -103,7 +111,7 @@ def shard_environment(
         }
         for name, (writer, readers) in zip(names, endpoints, strict=True)
     ]
-    return {"APP_DB_SHARDS": json.dumps(shards, separators=(",", ":"))}
+    return {"APP_DB_SHARDS": json.dumps(shards, separators=(",", ":")), **extra}
 
 
 def master_secrets_environment(names: Sequence[str], secret_arns: Sequence[str]) -> dict[str, str]:
