@@ -20,7 +20,7 @@ from app.core.settings import Settings
 from app.store.db import make_engine
 from app.store.overlay import joining_names
 from app.store.reshard import Cluster, MoveError, Options, move
-from app.store.shards import ReshardPlan, Shard, ShardConfigError, parse_shards, plan_add, ring
+from app.store.shards import Move, ReshardPlan, Shard, ShardConfigError, parse_shards, plan_add, ring
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     do.add_argument("--drain-timeout", type=float, default=Options.drain_timeout_seconds, metavar="S")
     do.add_argument("--quiet", type=float, default=Options.quiet_seconds, metavar="S",
                     help="seconds without a write of the customer's rows before the copy")  # fmt: skip
+    do.add_argument("--parallel", type=int, default=8, metavar="N", help="customers moved at once (default 8)")
     do.add_argument("--grace", type=float, default=Options.grace_seconds, metavar="S",
                     help="seconds between the flip and deleting the source rows (above the pods' overlay refresh)")  # fmt: skip
     return root
@@ -68,7 +69,7 @@ async def plan(cluster: Cluster, current: Sequence[str], new: str) -> ReshardPla
     moved = await overlay(cluster)
     if not moved:
         return result
-    fixed = tuple(m.__class__(m.customer_id, moved.get(m.customer_id, m.source), m.target) for m in result.moves)
+    fixed = tuple(Move(m.customer_id, moved.get(m.customer_id, m.source), m.target) for m in result.moves)
     return ReshardPlan(moves=fixed, customers=result.customers, ideal_share=result.ideal_share)
 
 
@@ -90,10 +91,22 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"  {item.customer_id}: {item.source} -> {item.target}")
             return 0
         options = Options(drain_timeout_seconds=args.drain_timeout, quiet_seconds=args.quiet, grace_seconds=args.grace)
-        for item in result.moves:
-            await move(cluster, item.customer_id, item.source, item.target, options, progress=print)
-        print(f"moved {len(result.moves)} customers to {args.add}")
-        return 0
+        # Customers move independently (each has its own fence, copy and record), so several at
+        # once overlap their drain and grace waits; the lock the fences take is brief.
+        slots = asyncio.Semaphore(args.parallel)
+
+        async def one(item: Move) -> None:
+            async with slots:
+                await move(cluster, item.customer_id, item.source, item.target, options, progress=print)
+
+        outcomes = await asyncio.gather(*(one(item) for item in result.moves), return_exceptions=True)
+        failed = [(item, error) for item, error in zip(result.moves, outcomes, strict=True) if error is not None]
+        for item, error in failed:
+            print(f"reshard: {item.customer_id} not moved: {error}", file=sys.stderr)
+        if any(not isinstance(error, MoveError) for _, error in failed):
+            raise next(error for _, error in failed if not isinstance(error, MoveError))  # type: ignore[misc]
+        print(f"moved {len(result.moves) - len(failed)} of {len(result.moves)} customers to {args.add}")
+        return 1 if failed else 0
     finally:
         for engine in engines.values():
             await engine.dispose()
