@@ -88,7 +88,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         print(result.summary())
         if args.command == "plan":
             for item in result.moves:
-                print(f"  {item.customer_id}: {item.source} -> {item.target}")
+                done = " (moved)" if item.source == item.target else ""
+                print(f"  {item.customer_id}: {item.source} -> {item.target}{done}")
             return 0
         options = Options(drain_timeout_seconds=args.drain_timeout, quiet_seconds=args.quiet, grace_seconds=args.grace)
         # Customers move independently (each has its own fence, copy and record), so several at
