@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core.settings import Settings
 from app.store import reshard
 from app.store.db import make_engine
-from app.store.overlay import FENCED_SQLSTATE, is_fenced
+from app.store.overlay import FENCED_SQLSTATE, Overlay, is_fenced
 from app.store.reshard import STEPS, Cluster, MoveError, Options
 from tests.app.store.reshard_fixtures import NEW, Shards, customers_by_fate, seed_customer, three_shards
 
@@ -232,3 +232,19 @@ def test_a_draining_customer_finishes_its_orders_but_a_frozen_one_writes_nothing
     with pytest.raises(asyncpg.PostgresError) as refused:
         asyncio.run(fetch(shards, "s1", advance.replace("'paid'", "'reserved'")))
     assert refused.value.sqlstate == FENCED_SQLSTATE
+
+
+def test_the_overlay_reads_moved_customers_and_ignores_rows_naming_unknown_shards(shards: Shards):
+    asyncio.run(fetch(shards, "s0", "INSERT INTO customer_shards (customer_id, shard) VALUES ('a', 's2'), ('b', 's9')"))
+
+    async def go() -> dict[str, str | None]:
+        c = cluster(shards)
+        try:
+            overlay = Overlay(c["s0"], known=["s0", "s1", "s2"])
+            await overlay.refresh()
+            return {who: overlay.lookup(who) for who in ("a", "b", "c")}
+        finally:
+            for engine in c.engines.values():
+                await engine.dispose()
+
+    assert asyncio.run(go()) == {"a": "s2", "b": None, "c": None}
