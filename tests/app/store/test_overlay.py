@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
-from app.store.overlay import Overlay, OverlayStale, ring_map, route
+from app.store.overlay import Overlay, OverlayStale, is_fenced, ring_map, route
 from app.store.shards import Shard, ShardConfigError
 
 SHARDS = [Shard("s0", "postgresql+asyncpg://h/s0"), Shard("s1", "postgresql+asyncpg://h/s1"), Shard("s2", "x")]
@@ -44,3 +45,14 @@ def test_an_overlay_not_refreshed_for_too_long_refuses_to_route():
     overlay._refreshed = time.monotonic() - overlay.max_age_seconds - 1
     with pytest.raises(OverlayStale):
         overlay.lookup("c-1")
+
+
+def test_only_the_fence_sqlstate_counts_as_fenced():
+    class Unique(Exception):
+        sqlstate = "23505"
+
+    class Fenced(Exception):
+        sqlstate = "WSF01"
+
+    assert not is_fenced(DBAPIError("INSERT", {}, Unique()))
+    assert is_fenced(DBAPIError("INSERT", {}, Fenced()))

@@ -216,8 +216,21 @@ def test_a_fenced_customer_cannot_place_an_order_and_gets_the_dedicated_error(sh
         asyncio.run(_insert_order(dsn, "fenced-1"))
     assert refused.value.sqlstate == FENCED_SQLSTATE and is_fenced(refused.value)
     assert "moving to shard s2" in str(refused.value)
-    wrapped = DBAPIError("INSERT INTO orders", {}, refused.value)  # as SQLAlchemy raises it
-    assert is_fenced(wrapped)
+
+    async def through_sqlalchemy() -> None:
+        engine = make_engine(shards.urls["s1"], Settings(db_writer_url=shards.urls["s1"], db_ssl="disable"))
+        try:
+            async with engine.begin() as conn:
+                await conn.exec_driver_sql(
+                    "INSERT INTO orders (id, customer_id, status, currency, total_cents) "
+                    "VALUES (gen_random_uuid(), 'fenced-1', 'pending', 'EUR', 100)"
+                )
+        finally:
+            await engine.dispose()
+
+    with pytest.raises(DBAPIError) as wrapped:  # as the app's engines raise it
+        asyncio.run(through_sqlalchemy())
+    assert is_fenced(wrapped.value)
     asyncio.run(_insert_order(dsn, "free-1"))  # other customers are not held up
 
 
