@@ -76,9 +76,6 @@ PARTS = (
     Part("notifications", f"order_id IN ({_ORDERS})", surrogate="id"),
     Part("shipments", f"order_id IN ({_ORDERS})"),
 )
-GUARDED = ("users", "orders", "order_items", "order_status_history", "notifications", "shipments")
-"""Tables whose fence trigger refuses a frozen customer's writes (outbox and inbox rows only ever
-come with a write to one of them)."""
 
 
 class MoveError(RuntimeError):
@@ -146,9 +143,16 @@ async def _record(cluster: Cluster, customer: str, source: str, target: str, ste
         )
 
 
+LOCK_ORDER = ("shipments", "notifications", "users", "orders", "order_items", "order_status_history")
+"""The tables whose fence trigger refuses a frozen customer's writes (outbox and inbox rows only
+ever come with a write to one of them), in the order the app's transactions first write them (fulfillment writes a
+shipment before its order's transition; nothing writes orders before a shipment or a
+notification), so waiting for this lock never closes a cycle with an app transaction."""
+
+
 async def _lock_guarded(conn: AsyncConnection, options: Options) -> None:
     await conn.execute(text(f"SET LOCAL lock_timeout = {int(options.lock_timeout_ms)}"))
-    await conn.execute(text(f"LOCK TABLE {', '.join(GUARDED)} IN SHARE ROW EXCLUSIVE MODE"))
+    await conn.execute(text(f"LOCK TABLE {', '.join(LOCK_ORDER)} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 async def fence(engine: AsyncEngine, customer: str, target: str, options: Options) -> None:
@@ -275,8 +279,10 @@ async def wait_grace(home: AsyncEngine, customer: str, options: Options) -> None
         await asyncio.sleep(remaining)
 
 
-async def delete_source(engine: AsyncEngine, customer: str, *, keep_user: bool) -> None:
+async def delete_source(engine: AsyncEngine, customer: str, *, keep_user: bool, options: Options) -> None:
     async with engine.begin() as conn:
+        # Same lock as the fences, taken first: concurrent moves on one source never deadlock.
+        await _lock_guarded(conn, options)
         await _delete(conn, customer, keep_user=keep_user)
 
 
@@ -328,7 +334,7 @@ async def _grace_then_delete(
     home: AsyncEngine, src: AsyncEngine, customer: str, keep_user: bool, options: Options
 ) -> None:
     await wait_grace(home, customer, options)
-    await delete_source(src, customer, keep_user=keep_user)
+    await delete_source(src, customer, keep_user=keep_user, options=options)
 
 
 async def _verify_or_recopy(src: AsyncEngine, dst: AsyncEngine, customer: str) -> None:

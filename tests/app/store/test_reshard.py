@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -261,3 +263,41 @@ def test_the_overlay_reads_moved_customers_and_ignores_rows_naming_unknown_shard
                 await engine.dispose()
 
     assert asyncio.run(go()) == {"a": "s2", "b": None, "c": None}
+
+
+def test_the_move_locks_exactly_the_tables_the_fence_trigger_guards():
+    path = Path(reshard.__file__).parent / "migrations" / "versions" / "0006_reshard.py"
+    spec = importlib.util.spec_from_file_location("reshard_migration", path)
+    assert spec and spec.loader
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert sorted(reshard.LOCK_ORDER) == sorted(migration.GUARDED)
+
+
+def test_fencing_waits_for_an_in_flight_fulfillment_instead_of_deadlocking_with_it(shards: Shards):
+    """Fulfillment writes the shipment, then the order: the fence's lock must not sit between."""
+    asyncio.run(fetch(shards, "s1", "INSERT INTO users (id) VALUES ('ship-1')"))
+    asyncio.run(_insert_order(shards.dsn("s1"), "ship-1"))
+
+    async def go() -> None:
+        app = await asyncpg.connect(shards.dsn("s1"))
+        c = cluster(shards)
+        try:
+            tx = app.transaction()
+            await tx.start()
+            await app.execute(
+                "INSERT INTO shipments (id, order_id) SELECT gen_random_uuid(), id FROM orders WHERE customer_id = 'ship-1'"
+            )
+            fencing = asyncio.create_task(reshard.fence(c["s1"], "ship-1", NEW, FAST))
+            await asyncio.sleep(0.5)  # the fence now waits for this transaction
+            assert not fencing.done()
+            await app.execute("UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'ship-1'")
+            await tx.commit()
+            await asyncio.wait_for(fencing, timeout=10)
+        finally:
+            await app.close()
+            for engine in c.engines.values():
+                await engine.dispose()
+
+    asyncio.run(go())
+    assert len(asyncio.run(fetch(shards, "s1", "SELECT * FROM customer_fences WHERE customer_id = 'ship-1'"))) == 1
