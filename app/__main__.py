@@ -1,4 +1,5 @@
-"""`python -m app <process>`: one image, one entry point, one process type per container."""
+"""`python -m app <process>` (one image, one entry point, one process type per container), and
+`python -m app <tool> <subcommand> ...` for operators' tools that take arguments."""
 
 import importlib
 import sys
@@ -17,14 +18,22 @@ PROCESSES = {
     "migrate": "app.store.migrate",
     "topics": "app.pipeline.topics",
 }
+TOOLS = {
+    "reshard": "app.store.reshard_cli",
+}
+"""Commands whose module's `main(settings, argv)` parses the rest of the command line itself."""
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in PROCESSES:
+    process = len(argv) == 1 and argv[0] in PROCESSES
+    if not process and not (argv and argv[0] in TOOLS):
         print(f"usage: python -m app {{{'|'.join(PROCESSES)}}}", file=sys.stderr)
+        print(f"       python -m app {{{'|'.join(TOOLS)}}} <subcommand> [options]", file=sys.stderr)
         return 2
     settings = Settings()  # type: ignore[call-arg]  # required fields come from the environment
     configure(settings.log_level)
+    if not process:
+        return int(importlib.import_module(TOOLS[argv[0]]).main(settings, argv[1:]))
     importlib.import_module(PROCESSES[argv[0]]).main(settings)
     return 0
 

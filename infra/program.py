@@ -120,6 +120,7 @@ def main() -> None:
             edge=edge,
             identity=identity,
             vpc_endpoints=settings.network.vpc_endpoints,
+            shards=shards,
             opts=opts,
         )
         pulumi.export("appNamespace", app.namespace)

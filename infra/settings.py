@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from infra.args import ConfigModel
 from infra.components.app.args import WORKERS, AppArgs
 from infra.components.cache import CacheArgs
-from infra.components.database import DatabaseArgs
+from infra.components.database import DatabaseArgs, shard_name
 from infra.components.edge import EdgeArgs
 from infra.components.eks.args import EksArgs, support_ended
 from infra.components.identity import IdentityArgs
@@ -115,14 +115,16 @@ class StackSettings(ConfigModel):
         return self
 
     @model_validator(mode="after")
-    def _app_uses_one_shard(self) -> StackSettings:
-        # The stack can plan several primaries; the sample app still writes to one. Refuse the
-        # pair rather than deploy shards that would sit empty while one primary takes every write.
-        if self.app is not None and self.database.shards > 1:
+    def _joining_shards_exist(self) -> StackSettings:
+        if self.app is None or not self.app.joining_shards:
+            return self
+        names = [shard_name(index) for index in range(self.database.shards)]
+        wrong = [name for name in self.app.joining_shards if name not in names[1:]]
+        if wrong:
             raise ValueError(
-                f"webscale:database.shards ({self.database.shards}) > 1 cannot be combined with webscale:app yet: "
-                "the sample app does not route writes by customer, so every order would land on the first shard. "
-                "Plan the shards without the app section, or keep shards: 1"
+                f"webscale:app.joiningShards names {wrong}, which are not shards being added: with "
+                f"webscale:database.shards {self.database.shards} they can be {names[1:] or 'none (one shard)'}; "
+                f"the home shard {names[0]} is always on the ring"
             )
         return self
 

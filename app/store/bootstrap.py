@@ -11,12 +11,15 @@ removed CREATE on ``public`` from PUBLIC, which is why this job grants it.
 
 The master credentials come from Secrets Manager (``APP_DB_MASTER_SECRET_ARN``: the JSON
 ``{"username", "password"}`` RDS or the stack keeps), read with this job's own IRSA role,
-which may read that one secret and nothing else.
+which may read that one secret and nothing else. With several shards (``APP_DB_SHARDS``) every
+shard has its own master secret (``APP_DB_SHARD_MASTER_SECRET_ARNS``, a JSON object by shard
+name), and the login is created on each shard in turn; a failure names the shard.
 """
 
 import asyncio
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass
 
@@ -89,5 +92,37 @@ async def bootstrap(settings: Settings) -> str:
     return url.username
 
 
+def per_shard(settings: Settings) -> list[tuple[str, Settings]]:
+    """(shard name, settings aimed at its writer with its master secret), or just ``settings``."""
+    raw, secrets = os.environ.get("APP_DB_SHARDS"), os.environ.get("APP_DB_SHARD_MASTER_SECRET_ARNS")
+    if not raw:
+        return [("", settings)]
+    from app.store.shards import parse_shards
+
+    arns = json.loads(secrets) if secrets else {}
+    missing = [shard.name for shard in parse_shards(raw) if shard.name not in arns]
+    if missing:
+        raise ValueError(f"APP_DB_SHARD_MASTER_SECRET_ARNS has no master secret for shards {missing}")
+    return [
+        (
+            shard.name,
+            settings.model_copy(update={"db_writer_url": shard.writer_url, "db_master_secret_arn": arns[shard.name]}),
+        )
+        for shard in parse_shards(raw)
+    ]
+
+
+async def bootstrap_all(settings: Settings) -> list[str]:
+    done = []
+    for name, shard_settings in per_shard(settings):
+        try:
+            done.append(await bootstrap(shard_settings))
+        except Exception as error:
+            if not name:
+                raise
+            raise RuntimeError(f"bootstrap-db failed on shard {name}: {error}") from error
+    return done
+
+
 def main(settings: Settings) -> None:
-    asyncio.run(bootstrap(settings))
+    asyncio.run(bootstrap_all(settings))

@@ -230,6 +230,10 @@ class AppArgs(ConfigModel):
     """APP_PAYMENT_LATENCY_MS: the simulated payment provider's latency. Default 50."""
     payment_failure_rate: float = Field(default=0.05, ge=0.0, le=1.0)
     """APP_PAYMENT_FAILURE_RATE: share of simulated payments declined. Default 0.05."""
+    joining_shards: list[str] = Field(default_factory=list)
+    """APP_DB_SHARDS_JOINING: database shards (s1, s2, ...) that exist but are not on the app's
+    hash ring yet, while `python -m app reshard move` fills them. Default none: every shard is on
+    the ring. Emptied once the move is done, which puts the shard on the ring."""
 
     @field_validator("image")
     @classmethod

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.components.app import iam, workloads
+from infra.components.app import iam, sharding, workloads
 from infra.components.app.args import AppArgs
 from infra.components.app.config import app_environment
 from infra.components.app.ecr import image_repository, pushed_image
@@ -34,6 +34,7 @@ from infra.components.app.protocols import (
     IdentityLike,
     KafkaLike,
     NetworkLike,
+    ShardLike,
 )
 from infra.components.app.topics import partitions_by_topic, replica_ceiling_problems, topic_job_env
 from infra.components.cidr import plan_subnets
@@ -73,8 +74,10 @@ class AppDeployment(pulumi.ComponentResource):
         edge: EdgeLike,
         identity: IdentityLike,
         vpc_endpoints: bool,
+        shards: Sequence[ShardLike] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``database`` is the home shard; ``shards`` every shard in ring order (empty: just ``database``)."""
         super().__init__("webscale:index:AppDeployment", name, None, opts)
         # Validate against the data tier before anything exists.
         workers = [p for p in PROCESSES if p.kind == "worker"]
@@ -118,31 +121,23 @@ class AppDeployment(pulumi.ComponentResource):
         )
         self._k8s = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=[ns])
 
-        # Identity: one service account and IRSA role per process type.
+        # Identity: one service account and IRSA role per process type, each reaching its shards.
+        all_shards: list[Any] = list(shards) or [database]
+        names = [getattr(s, "shard_name", "s0") for s in all_shards]
         policy_inputs = pulumi.Output.all(
-            database.master_user_secret_arn,
-            database.key_arn,
-            database.primary_resource_id,
-            *database.replica_resource_ids,
+            sharding.access_inputs(all_shards),
             cache.replication_group_arn,
             cache.app_user_arn,
             kafka.cluster_arn,
             kafka.cluster_name,
         )
 
-        def policy_of(process: Process, values: list[str]) -> str:
-            secret_arn, key_arn, *db_ids, group_arn, user_arn, cluster_arn, cluster_name = values
-            document = iam.process_policy(
-                process,
-                db_user_arns=iam.rds_db_user_arns(partition, region, account, db_ids, database.iam_database_user),
-                cache_arns=(group_arn, user_arn),
-                kafka_cluster_arn=cluster_arn,
-                kafka_cluster_name=cluster_name,
-                master_secret=(secret_arn, key_arn, region),
-            )
-            if document is None:
-                raise ValueError(f"process {process.name} would get an empty policy")
-            return json.dumps(document)
+        policy_of = functools.partial(
+            sharding.policy_json,
+            names=names,
+            arn_parts=(partition, region, account),
+            db_user=database.iam_database_user,
+        )
 
         self._needs: dict[str, list[pulumi.Resource]] = {}
         """What a process's pods need before they start: its account, its permissions, its config."""
@@ -183,22 +178,26 @@ class AppDeployment(pulumi.ComponentResource):
             kafka.bootstrap_brokers_iam,
             identity.issuer,
             identity.client_id,
+            sharding.endpoint_inputs(all_shards),
         ).apply(
-            lambda v: app_environment(
-                args,
-                region=region,
-                db_user=database.iam_database_user,
-                db_name=database.database_name,
-                db_port=database.port,
-                writer=v[0],
-                readers=v[1],
-                redis_user=v[2],
-                redis_host=v[3],
-                redis_port=cache.port,
-                redis_group_id=v[4],
-                bootstrap_brokers=v[5],
-                auth_issuer=v[6],
-                auth_client_id=v[7],
+            lambda v: (
+                app_environment(
+                    args,
+                    region=region,
+                    db_user=database.iam_database_user,
+                    db_name=database.database_name,
+                    db_port=database.port,
+                    writer=v[0],
+                    readers=v[1],
+                    redis_user=v[2],
+                    redis_host=v[3],
+                    redis_port=cache.port,
+                    redis_group_id=v[4],
+                    bootstrap_brokers=v[5],
+                    auth_issuer=v[6],
+                    auth_client_id=v[7],
+                )
+                | sharding.shard_environment(names, v[8], database=database, joining=args.joining_shards)
             )
         )
         config = self._config_map(name, CONFIG_MAP, env, args.release)
@@ -207,7 +206,9 @@ class AppDeployment(pulumi.ComponentResource):
         bootstrap_config = self._config_map(
             name,
             BOOTSTRAP_CONFIG_MAP,
-            database.master_user_secret_arn.apply(lambda arn: {"APP_DB_MASTER_SECRET_ARN": arn}),
+            pulumi.Output.all(*[s.master_user_secret_arn for s in all_shards]).apply(
+                lambda arns: sharding.master_secrets_environment(names, arns)
+            ),
             args.release,
         )
         for process in PROCESSES:

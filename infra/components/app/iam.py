@@ -30,8 +30,8 @@ def rds_connect(db_user_arns: Sequence[str]) -> Statement:
     return {"Sid": "RdsIamConnect", "Effect": "Allow", "Action": "rds-db:connect", "Resource": list(db_user_arns)}
 
 
-def master_secret_read(secret_arn: str, key_arn: str, region: str) -> list[Statement]:
-    """Read one secret, and decrypt with its key only on Secrets Manager's behalf."""
+def master_secret_read(secret_arn: str | list[str], key_arn: str | list[str], region: str) -> list[Statement]:
+    """Read one secret (one per shard: a list), and decrypt with its key only on Secrets Manager's behalf."""
     return [
         {
             "Sid": "ReadMasterSecret",
@@ -141,11 +141,12 @@ def process_policy(
     cache_arns: tuple[str, str],
     kafka_cluster_arn: str,
     kafka_cluster_name: str | None = None,
-    master_secret: tuple[str, str, str] | None = None,
+    master_secret: tuple[str | list[str], str | list[str], str] | None = None,
 ) -> dict[str, Any] | None:
     """The whole policy of one process's service account; ``None`` when it needs none.
 
-    ``master_secret``: (secret ARN, key ARN, region), for the process that creates the login.
+    ``master_secret``: (secret ARN, key ARN, region), for the process that creates the login;
+    with several shards, the ARNs are lists (each statement lists them all, so the Sids stay unique).
     """
     statements: list[Statement] = []
     if process.creates_database_login:

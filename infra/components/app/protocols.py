@@ -54,6 +54,11 @@ class DatabaseLike(Protocol):
     key_arn: pulumi.Output[str]
 
 
+class ShardLike(DatabaseLike, Protocol):
+    shard_name: str
+    """The name the app's hash ring knows the shard by (s0, s1, ...)."""
+
+
 class CacheLike(Protocol):
     primary_endpoint: pulumi.Output[str]
     port: int

@@ -135,3 +135,29 @@ def test_bootstrap_without_the_secret_arn_names_the_variable(fresh_instance: Fre
 def test_bootstrap_refuses_a_user_name_it_would_have_to_quote(user: str) -> None:
     with pytest.raises(ValueError, match="not a plain lowercase PostgreSQL identifier"):
         bootstrap.statements(user, "orders")
+
+
+def test_with_several_shards_the_login_is_created_on_each_with_its_own_master_secret(monkeypatch) -> None:
+    shards = [{"name": f"s{n}", "writer_url": f"postgresql+asyncpg://app@h{n}:5432/app"} for n in range(3)]
+    monkeypatch.setenv("APP_DB_SHARDS", json.dumps(shards))
+    monkeypatch.setenv("APP_DB_SHARD_MASTER_SECRET_ARNS", json.dumps({f"s{n}": f"arn:secret:{n}" for n in range(3)}))
+    seen: list[tuple[str, str | None]] = []
+
+    async def fake(settings: Settings) -> str:
+        seen.append((settings.db_writer_url, settings.db_master_secret_arn))
+        if settings.db_writer_url.startswith("postgresql+asyncpg://app@h2"):
+            raise OSError("connection refused")
+        return "app"
+
+    monkeypatch.setattr(bootstrap, "bootstrap", fake)
+    with pytest.raises(RuntimeError, match="bootstrap-db failed on shard s2: connection refused"):
+        asyncio.run(bootstrap.bootstrap_all(Settings(db_writer_url=shards[0]["writer_url"])))
+    assert seen == [(s["writer_url"], f"arn:secret:{n}") for n, s in enumerate(shards)]
+
+
+def test_a_shard_without_a_master_secret_is_named(monkeypatch) -> None:
+    shards = [{"name": "s0", "writer_url": "postgresql+asyncpg://app@h0/app"}, {"name": "s1", "writer_url": "x"}]
+    monkeypatch.setenv("APP_DB_SHARDS", json.dumps(shards))
+    monkeypatch.setenv("APP_DB_SHARD_MASTER_SECRET_ARNS", json.dumps({"s0": "arn:0"}))
+    with pytest.raises(ValueError, match=r"no master secret for shards \['s1'\]"):
+        bootstrap.per_shard(Settings(db_writer_url="postgresql+asyncpg://app@h0/app"))
