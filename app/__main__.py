@@ -5,6 +5,7 @@ import sys
 
 from app.core.logs import configure
 from app.core.settings import Settings
+from app.store.routing import ShardUnreachable
 
 PROCESSES = {
     "api": "app.api.main",
@@ -25,7 +26,11 @@ def main(argv: list[str]) -> int:
         return 2
     settings = Settings()  # type: ignore[call-arg]  # required fields come from the environment
     configure(settings.log_level)
-    importlib.import_module(PROCESSES[argv[0]]).main(settings)
+    try:
+        importlib.import_module(PROCESSES[argv[0]]).main(settings)
+    except ShardUnreachable as exc:
+        print(f"{argv[0]}: cannot start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
