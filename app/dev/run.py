@@ -150,6 +150,8 @@ def pipeline(env: Mapping[str, str] | None = None) -> Iterator[Pipeline]:
                 check=True,
                 timeout=STEP_TIMEOUT_SECONDS,
             )
+        # The caller's env may name the database (a shard map's home shard, say): link there.
+        writer = env["APP_DB_WRITER_URL"]
         link = f"UPDATE users SET subject = '{CUSTOMER}' WHERE id = '{CUSTOMER}' AND subject IS NULL"
         asyncio.run(_admin(link, writer.replace("+asyncpg", "")))
         probes: list[str] = []
