@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--out DIR]`: the phases of docs/benchmarks.md, one run, one box.
+"""`python -m bench [--quick] [--shards N] [--out DIR]`: the phases of docs/benchmarks.md, one run, one box.
 
 (b) POST /api/orders at full speed vs pgbench running the same statement, same client count;
 (d) a Zipf read mix with the cache on, then the same paths with the cache off;
@@ -63,7 +63,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sync-rate", type=float, default=40.0, help="offered POST/s for async vs sync")
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--phases", default="bdca", help="which phases to run, of b, d, c, a (default: all)")
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="local databases as shards (APP_DB_SHARDS); above 1 only phase (a) runs, and nothing is written "
+        "to docs/ unless --out says where",
+    )
     args = parser.parse_args(argv)
+    if args.shards < 1:
+        parser.error("--shards must be at least 1")
+    if args.shards > 1:
+        # (b) and (c) compare one database with pgbench on it; (a) is the figure a shard map changes.
+        args.phases = "a"
     load.ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     results: dict[str, object] = {
@@ -71,10 +83,11 @@ def main(argv: list[str]) -> int:
         "cores": os.cpu_count(),
         "load_before": os.getloadavg(),
         "quick": args.quick,
+        "shards": args.shards,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     print(f"bench: logs and scripts in {workdir}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    stack = Stack(workdir, args.partitions)
+    stack = Stack(workdir, args.partitions, shards=args.shards)
     try:
         stack.start()
         base = f"http://127.0.0.1:{stack.api_port}"
@@ -138,7 +151,7 @@ def main(argv: list[str]) -> int:
         results["load_after"] = os.getloadavg()
     finally:
         stack.close()
-    out = args.out or (None if args.quick else REPO / "docs")
+    out = args.out or (None if args.quick or args.shards > 1 else REPO / "docs")
     print(report.table(results))
     if out is not None:
         report.write(results, out)

@@ -3,6 +3,7 @@ PostgreSQL database, a flushed Redis logical database, a local Kafka broker, and
 processes (API, relay, workers) as subprocesses of their own."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -36,11 +37,16 @@ async def _admin(statement: str, dsn: str = ADMIN_DSN) -> None:
 
 
 class Stack:
-    def __init__(self, workdir: Path, partitions: int) -> None:
+    def __init__(self, workdir: Path, partitions: int, shards: int = 1) -> None:
         self.workdir = workdir
         self.partitions = partitions
-        self.database = f"bench_{uuid.uuid4().hex[:10]}"
+        base = f"bench_{uuid.uuid4().hex[:10]}"
+        # One database per shard, all on the local server; the first is home (and the only one
+        # with shards=1, run exactly as before: no shard map).
+        self.databases = [base] + [f"{base}_s{index}" for index in range(1, shards)]
+        self.database = self.databases[0]
         self.dsn = f"postgresql://postgres@127.0.0.1:5432/{self.database}"
+        self.dsns = [f"postgresql://postgres@127.0.0.1:5432/{name}" for name in self.databases]
         self.broker = LocalBroker()
         self.issuer = LocalIssuer()
         self.tokens = workdir / "tokens.txt"
@@ -52,7 +58,8 @@ class Stack:
     def start(self) -> None:
         self.broker.start()
         self.issuer.start()
-        asyncio.run(_admin(f'CREATE DATABASE "{self.database}"'))
+        for name in self.databases:
+            asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
         self.env = os.environ | {
             "PYTHONPATH": str(REPO),
             "APP_DB_WRITER_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.database}",
@@ -69,6 +76,13 @@ class Stack:
             # The local stand-in for Cognito; a deployment never sets this.
             "APP_AUTH_LOCAL_DEV": "true",
         }
+        if len(self.databases) > 1:
+            self.env["APP_DB_SHARDS"] = json.dumps(
+                [
+                    {"name": f"s{index}", "writer_url": dsn.replace("postgresql://", "postgresql+asyncpg://")}
+                    for index, dsn in enumerate(self.dsns)
+                ]
+            )
         for step in ("migrate", "topics"):
             subprocess.run([sys.executable, "-m", "app", step], env=self.env, check=True, timeout=120)
         # Stock for any run length: the benchmark measures the pipeline, not running out of stock.
@@ -79,17 +93,21 @@ class Stack:
         subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], check=True, capture_output=True)
 
     def sql(self, statement: str) -> None:
-        asyncio.run(_admin(statement, self.dsn))
+        """On every shard (same schema everywhere; the global tables matter on home only)."""
+        for dsn in self.dsns:
+            asyncio.run(_admin(statement, dsn))
 
     def fetch(self, query: str) -> list[asyncpg.Record]:
-        async def run() -> list[asyncpg.Record]:
-            conn = await asyncpg.connect(self.dsn)
+        """The rows of `query` from every shard, concatenated."""
+
+        async def run(dsn: str) -> list[asyncpg.Record]:
+            conn = await asyncpg.connect(dsn)
             try:
                 return list(await conn.fetch(query))
             finally:
                 await conn.close()
 
-        return asyncio.run(run())
+        return [row for dsn in self.dsns for row in asyncio.run(run(dsn))]
 
     def launch(self, name: str, process: str, **env: str) -> None:
         """Start `python -m app <process>` as `name`; waits for its /readyz."""
@@ -140,7 +158,10 @@ class Stack:
         broker = self.broker._node.process  # the JVM, started by LocalBroker
         if broker is not None:
             used["kafka"] = _cpu_seconds(broker.pid)
-        backends = self.fetch(f"SELECT pid FROM pg_stat_activity WHERE datname = '{self.database}'")
+        names = ", ".join(f"'{name}'" for name in self.databases)
+        backends = self.fetch(f"SELECT pid FROM pg_stat_activity WHERE datname IN ({names})")
+        # pg_stat_activity is cluster-wide: every shard's query sees every backend once.
+        backends = list({int(row["pid"]): row for row in backends}.values())
         used["postgres"] = sum(_cpu_seconds(int(row["pid"])) for row in backends)
         return used
 
@@ -148,13 +169,14 @@ class Stack:
         self.halt_all()
         self.broker.close()
         self.issuer.close()
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+        for name in self.databases:
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def counts(self) -> tuple[int, int]:
         """(orders, orders in a terminal status)."""
         terminal = ", ".join(f"'{status}'" for status in TERMINAL)
-        row = self.fetch(f"SELECT count(*) AS n, count(*) FILTER (WHERE status IN ({terminal})) AS done FROM orders")[0]
-        return int(row["n"]), int(row["done"])
+        rows = self.fetch(f"SELECT count(*) AS n, count(*) FILTER (WHERE status IN ({terminal})) AS done FROM orders")
+        return sum(int(row["n"]) for row in rows), sum(int(row["done"]) for row in rows)
 
     def drain(self, timeout: float) -> bool:
         """Wait until every order is terminal; False if some are still moving at the deadline."""
