@@ -132,14 +132,22 @@ class Worker:
     ) -> None:
         self.spec = spec
         self.settings = settings
-        self.shards = database if isinstance(database, Shards) else Shards.of(database)
-        self.database = self.shards.home
+        self.database = database
+        self._shards = database if isinstance(database, Shards) else None
         self.cache = cache
         self.producer = producer
         self.last_poll = 0.0
         self.stop = asyncio.Event()
         """Set on SIGTERM (`run` uses the caller's event): retries give up, the loop returns."""
         self.lanes = Lanes(lambda record: self.process(record))
+
+    @property
+    def shards(self) -> Shards:
+        """Every shard; a single `Database` is the one shard (built on first use)."""
+        if self._shards is None:
+            assert isinstance(self.database, Database)
+            self._shards = Shards.of(self.database)
+        return self._shards
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """Handle one record; returns the outcome (also counted in events_processed_total)."""
