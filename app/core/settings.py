@@ -209,6 +209,14 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _sync_baseline_is_one_shard(self) -> "Settings":
+        if self.sync_baseline and self.db_shards is not None:
+            raise ValueError(
+                "APP_SYNC_BASELINE runs every step in one transaction on one database: unset APP_DB_SHARDS"
+            )
+        return self
+
     def shard_list(self) -> list[Shard]:
         """The configured shards, home first: APP_DB_SHARDS, else the one database as "s0"."""
         if self.db_shards is None:

@@ -204,3 +204,8 @@ def test_migrate_names_the_shard_that_fails_and_still_migrates_the_others(fresh_
     assert [line.split(" (")[0] for line in seen] == ["shard s0", "shard s1", "shard s2"]
     assert "FAILED" in seen[1] and seen[0].endswith("at 0005") and seen[2].endswith("at 0005")
     assert "stock_reservations" in asyncio.run(_tables(fresh_databases[1]))
+
+
+def test_the_synchronous_baseline_refuses_a_shard_map() -> None:
+    with pytest.raises(ValidationError, match="APP_SYNC_BASELINE runs every step in one transaction on one database"):
+        _settings(db_shards=shard_map_json([A, B]), sync_baseline=True)
