@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import event, func, select
@@ -15,8 +16,8 @@ from sqlalchemy import event, func, select
 from app.api.main import create_app
 from app.core.settings import Settings
 from app.pipeline import fulfillment, inventory, notification, payment
-from app.pipeline.events import Envelope
-from app.pipeline.kafka import make_consumer, make_producer
+from app.pipeline.events import Envelope, InventoryUpdated
+from app.pipeline.kafka import dlq, make_consumer, make_producer
 from app.pipeline.relay import Relay
 from app.pipeline.worker import Worker, WorkerSpec
 from app.store import orders
@@ -25,7 +26,7 @@ from app.store.db import Database
 from app.store.routing import Shards
 from app.store.tables import inbox, order_status_history, outbox, products, stock_reservations
 from tests.app.conftest import api_client
-from tests.app.helpers import envelope_record, eventually, local_issuer, new_product, order_body, stock_of
+from tests.app.helpers import envelope_record, eventually, local_issuer, new_product, order_body, read_topic, stock_of
 from tests.app.sharding import customers_on_every_shard, settle_outboxes, sharded
 
 pytestmark = pytest.mark.asyncio
@@ -325,3 +326,16 @@ async def test_relay_keeps_publishing_a_healthy_shard_while_another_is_down(
             stop.set()
             await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)
             await dead.dispose()
+
+
+async def test_an_event_without_customer_is_dead_lettered_when_there_are_several_shards(
+    settings: Settings, shard_urls: list[str], cache: Cache, producer: AIOKafkaProducer
+) -> None:
+    async with _shards(settings, shard_urls[:2]) as (config, shards):
+        worker = Worker(fulfillment.spec(config), config, shards, cache, producer)
+        legacy = Envelope(order_id=uuid.uuid4(), event=InventoryUpdated(items=[]))
+        assert await worker.process(envelope_record(config.topic_inventory, legacy)) == "dead_lettered"
+    [dead] = await read_topic(config, dlq(config.topic_inventory), 1)
+    headers = dict(dead.headers)
+    assert headers["error-type"] == b"MissingCustomer"
+    assert b"has no customer_id and there are 2 shards" in headers["error-message"]
