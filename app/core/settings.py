@@ -17,7 +17,8 @@ COGNITO_ISSUER = re.compile(
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="APP_", frozen=True)
+    # Errors name the setting and the problem, never echo the input: URLs may carry passwords.
+    model_config = SettingsConfigDict(env_prefix="APP_", frozen=True, hide_input_in_errors=True)
 
     # Database. The writer URL has no default: every process needs the primary.
     db_writer_url: str

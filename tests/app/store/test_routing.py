@@ -25,6 +25,7 @@ from tests.app.sharding import shard_map_json
 REPO = Path(__file__).resolve().parents[3]
 A = "postgresql+asyncpg://app@shard-a.internal:5432/orders"
 B = "postgresql+asyncpg://app@shard-b.internal:5432/orders"
+SECRET = "postgresql+asyncpg://app:s3cret@shard-b.internal:5432/orders"
 
 
 def _settings(**values: object) -> Settings:
@@ -66,13 +67,14 @@ def test_an_empty_shard_map_is_refused() -> None:
 
 def test_a_process_started_with_a_bad_shard_map_exits_naming_the_problem() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")} | {
-        "APP_DB_SHARDS": json.dumps([{"name": "s0", "writer_url": A}, {"name": "s0", "writer_url": B}])
+        "APP_DB_SHARDS": json.dumps([{"name": "s0", "writer_url": A}, {"name": "s0", "writer_url": SECRET}])
     }
     result = subprocess.run(
         [sys.executable, "-m", "app", "relay"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode != 0
     assert "shard name 's0' appears 2 times" in result.stderr
+    assert "s3cret" not in result.stderr
 
 
 def test_the_same_customer_routes_to_the_same_shard_in_every_registry() -> None:
