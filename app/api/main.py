@@ -184,7 +184,18 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+async def _check_shards(settings: Settings) -> None:
+    shards = Shards(settings)
+    try:
+        await shards.check_at_start()
+    finally:
+        await shards.dispose()
+
+
 def main(settings: Settings) -> None:
+    # Before uvicorn, so an unreachable shard ends the process with the same one-line error as
+    # the other processes (the lifespan checks again for apps built in-process).
+    asyncio.run(_check_shards(settings))
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -136,7 +136,8 @@ async def test_start_check_passes_when_every_shard_answers(shard_urls: list[str]
         await shards.dispose()
 
 
-def test_a_worker_process_with_an_unreachable_shard_exits_naming_it(shard_urls: list[str]) -> None:
+@pytest.mark.parametrize("process", ["payment", "relay", "api"])
+def test_a_process_with_an_unreachable_shard_exits_naming_it(shard_urls: list[str], process: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")} | {
         "APP_DB_SHARDS": shard_map_json([shard_urls[0], _dead_url()]),
         "APP_DB_SSL": "disable",
@@ -144,10 +145,10 @@ def test_a_worker_process_with_an_unreachable_shard_exits_naming_it(shard_urls: 
         "APP_DB_CONNECT_TIMEOUT_SECONDS": "0.5",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "app", "payment"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "app", process], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
-    assert "payment: cannot start:" in result.stderr
+    assert f"{process}: cannot start:" in result.stderr
     assert "shard 's1'" in result.stderr
 
 
