@@ -6,6 +6,7 @@ import sys
 
 from app.core.logs import configure
 from app.core.settings import Settings
+from app.store.routing import ShardUnreachable
 
 PROCESSES = {
     "api": "app.api.main",
@@ -32,9 +33,13 @@ def main(argv: list[str]) -> int:
         return 2
     settings = Settings()  # type: ignore[call-arg]  # required fields come from the environment
     configure(settings.log_level)
-    if not process:
-        return int(importlib.import_module(TOOLS[argv[0]]).main(settings, argv[1:]))
-    importlib.import_module(PROCESSES[argv[0]]).main(settings)
+    try:
+        if not process:
+            return int(importlib.import_module(TOOLS[argv[0]]).main(settings, argv[1:]))
+        importlib.import_module(PROCESSES[argv[0]]).main(settings)
+    except ShardUnreachable as exc:
+        print(f"{argv[0]}: cannot start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

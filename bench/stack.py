@@ -2,6 +2,7 @@
 PostgreSQL database, a flushed Redis logical database, a local Kafka broker, and the app's
 processes (API, relay, workers) as subprocesses of their own."""
 
+import json
 import os
 import subprocess
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
-from app.dev.launcher import Database, Launcher, shared_redis
+from app.dev.launcher import Database, Launcher, cpu_seconds, shared_redis
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -21,10 +22,13 @@ TERMINAL = ("fulfilled", "payment_failed", "out_of_stock")
 
 
 class Stack:
-    def __init__(self, workdir: Path, partitions: int) -> None:
+    def __init__(self, workdir: Path, partitions: int, shards: int = 1) -> None:
         self.workdir = workdir
         self.partitions = partitions
+        # One database per shard, all on the local server; the first is home (and the only one
+        # with shards=1, run exactly as before: no shard map).
         self.db = Database.throwaway("bench", ADMIN_DSN)
+        self.dbs = [self.db, *(Database.named(f"{self.db.name}_s{index}", ADMIN_DSN) for index in range(1, shards))]
         self.database = self.db.name
         self.dsn = self.db.dsn
         self.tokens = workdir / "tokens.txt"
@@ -42,23 +46,33 @@ class Stack:
 
     def start(self) -> None:
         launcher = self._launcher
-        launcher.enter(self.db)
+        for db in self.dbs:
+            launcher.enter(db)
         settings = {
             "PYTHONPATH": str(REPO),
             "APP_REDIS_URL": shared_redis(REDIS_DB),
             "APP_LOG_LEVEL": "WARNING",
         }
+        if len(self.dbs) > 1:
+            shard_map = [{"name": f"s{index}", "writer_url": db.url} for index, db in enumerate(self.dbs)]
+            settings["APP_DB_SHARDS"] = json.dumps(shard_map)
         launcher.start(self.db, partitions=self.partitions, settings=settings)
         self.broker, self.issuer = launcher.broker, launcher.issuer
+        # Each seeded customer signs in as itself on every shard it has a row on.
+        for db in self.dbs[1:]:
+            db.execute("UPDATE users SET subject = id WHERE subject IS NULL")
         # Stock for any run length: the benchmark measures the pipeline, not running out of stock.
         self.sql("UPDATE products SET stock = 1000000000")
         self.tokens.write_text("".join(f"{self.issuer.mint(f'cust-{n:04d}')}\n" for n in range(1, CUSTOMERS + 1)))
 
     def sql(self, statement: str) -> None:
-        self.db.execute(statement)
+        """On every shard (same schema everywhere; the global tables matter on home only)."""
+        for db in self.dbs:
+            db.execute(statement)
 
     def fetch(self, query: str) -> list[asyncpg.Record]:
-        return self.db.fetch(query)
+        """The rows of `query` from every shard, concatenated."""
+        return [row for db in self.dbs for row in db.fetch(query)]
 
     def launch(self, name: str, process: str, **env: str) -> None:
         """Start `python -m app <process>` as `name`; waits for its /readyz."""
@@ -84,7 +98,13 @@ class Stack:
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far of each app process, the broker and the database's backends."""
-        return self._launcher.cpu()
+        used = self._launcher.cpu()
+        if len(self.dbs) > 1:
+            names = ", ".join(f"'{db.name}'" for db in self.dbs)
+            # pg_stat_activity is cluster-wide: asked once, it lists every shard's backends.
+            backends = self.db.fetch(f"SELECT pid FROM pg_stat_activity WHERE datname IN ({names})")
+            used["postgres"] = sum(cpu_seconds(int(row["pid"])) for row in backends)
+        return used
 
     def close(self) -> None:
         self._launcher.close()
@@ -92,8 +112,8 @@ class Stack:
     def counts(self) -> tuple[int, int]:
         """(orders, orders in a terminal status)."""
         terminal = ", ".join(f"'{status}'" for status in TERMINAL)
-        row = self.fetch(f"SELECT count(*) AS n, count(*) FILTER (WHERE status IN ({terminal})) AS done FROM orders")[0]
-        return int(row["n"]), int(row["done"])
+        rows = self.fetch(f"SELECT count(*) AS n, count(*) FILTER (WHERE status IN ({terminal})) AS done FROM orders")
+        return sum(int(row["n"]) for row in rows), sum(int(row["done"]) for row in rows)
 
     def drain(self, timeout: float) -> bool:
         """Wait until every order is terminal; False if some are still moving at the deadline."""

@@ -17,7 +17,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.api.deps import DatabaseDep
+from app.api.deps import ShardsDep
 from app.core.settings import Settings
 from app.store import customers
 
@@ -150,21 +150,28 @@ def _text_claim(claims: dict[str, Any], name: str, limit: int) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= limit else None
 
 
-async def current_customer(request: Request, claims: ClaimsDep, database: DatabaseDep) -> str:
+async def current_customer(request: Request, claims: ClaimsDep, shards: ShardsDep) -> str:
     """The signed-in customer's id: the `users` row linked to the token's subject, created on
-    first sign-in (with email and name if the token carries them)."""
+    first sign-in (with email and name if the token carries them).
+
+    The subject is looked up before the shard is known, so the directory is global: the home
+    shard's `users`. A customer on another shard also gets its own row there (orders reference
+    it, notifications read its email); that insert is idempotent and runs on every cache miss,
+    so a sign-in that died between the two writes completes on the next request."""
     known: dict[str, str] = request.app.state.customers
     subject: str = claims["sub"]
     if (customer := known.get(subject)) is not None:
         return customer
+    email, name = _text_claim(claims, "email", 254), _text_claim(claims, "name", 200)
     try:
-        async with database.write() as conn:
-            customer = await customers.for_subject(
-                conn, subject, email=_text_claim(claims, "email", 254), name=_text_claim(claims, "name", 200)
-            )
+        async with shards.home.write() as conn:
+            customer = await customers.for_subject(conn, subject, email=email, name=name)
     except customers.SubjectTaken:
         log.warning("subject %r collides with another customer's id", subject)
         raise Unauthorized("invalid_token") from None
+    if (own := shards.for_customer(customer)) is not shards.home:
+        async with own.write() as conn:
+            await customers.ensure(conn, customer, email=email, name=name)
     if len(known) >= CUSTOMER_CACHE_SIZE:
         known.clear()
     known[subject] = customer

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from app.core.settings import Settings
 from app.store.cache import Cache
 from app.store.db import Database
+from app.store.routing import Shards
 
 
 async def get_settings(request: Request) -> Settings:
@@ -22,6 +23,11 @@ async def get_database(request: Request) -> Database:
     return database
 
 
+async def get_shards(request: Request) -> Shards:
+    shards: Shards = request.app.state.shards
+    return shards
+
+
 async def get_cache(request: Request) -> Cache:
     cache: Cache = request.app.state.cache
     return cache
@@ -29,4 +35,7 @@ async def get_cache(request: Request) -> Cache:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+"""The home shard: the catalogue and the sign-in directory."""
+ShardsDep = Annotated[Shards, Depends(get_shards)]
+"""Every shard; customer data through `for_customer`."""
 CacheDep = Annotated[Cache, Depends(get_cache)]

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import devauth, errors, sync_baseline
 from app.api.auth import KeysUnavailable, TokenVerifier, Unauthorized
-from app.api.deps import CacheDep, DatabaseDep
+from app.api.deps import CacheDep, ShardsDep
 from app.api.routes import router
 from app.core.metrics import IN_FLIGHT, OUTBOX_BACKLOG, REQUEST_SECONDS
 from app.core.settings import Settings
@@ -23,6 +23,7 @@ from app.store import outbox
 from app.store.cache import Cache, make_redis
 from app.store.db import Database
 from app.store.orders import IdempotencyKeyReused, UnknownReference
+from app.store.routing import Shards
 from app.web import serve
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,14 @@ class MetricsMiddleware:
             REQUEST_SECONDS.labels(scope["method"], template, str(code)).observe(time.perf_counter() - start)
 
 
-async def _refresh_outbox_gauge(database: Database, interval: float) -> None:
+async def _refresh_outbox_gauge(shards: Shards, interval: float) -> None:
     while True:
         try:
-            async with database.read(primary=True) as conn:
-                OUTBOX_BACKLOG.set(await outbox.backlog(conn))
+            total = 0
+            for database in shards:
+                async with database.read(primary=True) as conn:
+                    total += await outbox.backlog(conn)
+            OUTBOX_BACKLOG.set(total)
         except Exception:
             log.exception("could not measure the outbox backlog")
         await asyncio.sleep(interval)
@@ -73,17 +77,20 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.database = Database(settings)
+        shards = Shards(settings)
+        await shards.check_at_start()
+        app.state.shards = shards
+        app.state.database = shards.home
         redis = make_redis(settings)
         app.state.cache = Cache(settings, redis)
         app.state.sync_workers = sync_baseline.specs(settings) if settings.sync_baseline else []
-        gauge = asyncio.create_task(_refresh_outbox_gauge(app.state.database, settings.outbox_gauge_interval_seconds))
+        gauge = asyncio.create_task(_refresh_outbox_gauge(shards, settings.outbox_gauge_interval_seconds))
         try:
             yield
         finally:
             gauge.cancel()
             await redis.aclose()
-            await app.state.database.dispose()
+            await shards.dispose()
 
     # FastAPI's native OpenTelemetry hooks probe the global providers (environment lookups) on
     # every request: a tenth of the API's CPU in a profile. The app exports Prometheus metrics.
@@ -137,8 +144,11 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz(database: DatabaseDep, cache: CacheDep) -> JSONResponse:
-        """Ready means: can accept orders. That needs the primary only.
+    async def readyz(shards: ShardsDep, cache: CacheDep) -> JSONResponse:
+        """Ready means: can accept orders. That needs the primary only (with shards: the home
+        shard's, which every order needs for its prices and every first sign-in for the
+        directory; the other shards are reported but do not fail readiness, since one shard
+        down must not take every pod out of the load balancer for every customer).
 
         The check uses its own connection, not the request pool: a burst that holds every pooled
         connection would otherwise fail every pod's readiness at once.
@@ -147,15 +157,25 @@ def create_app(settings: Settings) -> FastAPI:
         (reads fall back to the database); failing on either would take every pod out of the
         load balancer for an outage the app is built to absorb.
         """
-        checks = {"database": "ok", "cache": "ok" if cache.available else "degraded"}
-        try:
-            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                await database.ping()
-        except Exception as exc:
-            log.warning("not ready: primary unreachable: %r", exc)
-            checks["database"] = "down"
-            return JSONResponse(checks, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
-        return JSONResponse(checks)
+
+        async def ping(database: Database) -> str:
+            try:
+                async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                    await database.ping()
+            except Exception as exc:
+                log.warning("not ready: primary of shard %s unreachable: %r", database.name, exc)
+                return "down"
+            return "ok"
+
+        states = dict(zip(shards.names, await asyncio.gather(*(ping(db) for db in shards)), strict=True))
+        checks: dict[str, object] = {
+            "database": states[shards.home.name],
+            "cache": "ok" if cache.available else "degraded",
+        }
+        if len(states) > 1:
+            checks["shards"] = states
+        ready = checks["database"] == "ok"
+        return JSONResponse(checks, status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -164,7 +184,18 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+async def _check_shards(settings: Settings) -> None:
+    shards = Shards(settings)
+    try:
+        await shards.check_at_start()
+    finally:
+        await shards.dispose()
+
+
 def main(settings: Settings) -> None:
+    # Before uvicorn, so an unreachable shard ends the process with the same one-line error as
+    # the other processes (the lifespan checks again for apps built in-process).
+    asyncio.run(_check_shards(settings))
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api import sync_baseline
 from app.api.auth import CustomerDep
-from app.api.deps import CacheDep, DatabaseDep, SettingsDep
+from app.api.deps import CacheDep, DatabaseDep, SettingsDep, ShardsDep
 from app.api.responses import ORDER_CREATED, SIGNED_IN, not_found
 from app.api.schemas import OrderAccepted, OrderBody, OrderRequest, OrderView, ProductPage, ProductView, UserView
 from app.core.logs import log_context
@@ -43,7 +43,7 @@ async def place_order(
     customer: CustomerDep,
     response: Response,
     http_request: Request,
-    database: DatabaseDep,
+    shards: ShardsDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> OrderAccepted:
@@ -51,10 +51,19 @@ async def place_order(
         # The same answer whether or not that customer exists: ids cannot be probed here either.
         raise HTTPException(status.HTTP_403_FORBIDDEN, "orders can be placed only for the signed-in customer")
     request = OrderRequest(customer_id=customer, currency=body.currency, items=body.items)
+    database = shards.for_customer(customer)
+    priced = None
+    if database is not shards.home:
+        # The catalogue is on the home shard: price the lines there (the primary, as the
+        # one-shard statement does), then place on the customer's shard.
+        skus = [item.sku for item in body.items]
+        priced = await shards.home.transact(lambda conn: orders.prices(conn, skus), single_statement=True)
     # One statement, so no BEGIN/COMMIT; with a key, a retry after an unknown outcome finds the
     # first try's order.
     placed = await database.transact(
-        lambda conn: orders.place(conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key),
+        lambda conn: orders.place(
+            conn, request, topic=settings.topic_orders, idempotency_key=idempotency_key, priced=priced
+        ),
         idempotent=idempotency_key is not None,
         single_statement=True,
     )
@@ -101,11 +110,14 @@ def _reads_primary(cookie: str | None, window: float) -> bool:
 async def get_order(
     order_id: uuid.UUID,
     customer: CustomerDep,
-    database: DatabaseDep,
+    shards: ShardsDep,
     cache: CacheDep,
     settings: SettingsDep,
     read_primary_until: Annotated[str | None, Cookie()] = None,
 ) -> dict[str, Any]:
+    # The signed-in customer's shard and no other: an order is only ever read by its customer,
+    # so routing by customer finds it in one shard without the shard in the id.
+    database = shards.for_customer(customer)
     if _reads_primary(read_primary_until, settings.read_your_writes_seconds):
         # Fresh from the primary and no cache: the client just wrote, it must see that write.
         async with database.read(primary=True) as conn:
@@ -126,11 +138,12 @@ async def get_order(
 async def get_user(
     user_id: Annotated[str, Path(max_length=64, examples=["cust-0001"])],
     customer: CustomerDep,
-    database: DatabaseDep,
+    shards: ShardsDep,
     cache: CacheDep,
 ) -> dict[str, Any]:
     if user_id != customer:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "user not found")
+    database = shards.for_customer(customer)
 
     async def from_replica() -> dict[str, Any] | None:
         query = select(users.c.id, users.c.email, users.c.name).where(users.c.id == user_id)

@@ -6,19 +6,34 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.store.shards import Shard, layout_problems, parse_shards
+
+DEFAULT_SHARD = "s0"
+"""The one database's name on the ring when there is no shard map (the infra names shards s0, s1...)."""
+
 COGNITO_ISSUER = re.compile(
     r"https://cognito-idp\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com/[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+"
 )
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="APP_", frozen=True)
+    # Errors name the setting and the problem, never echo the input: URLs may carry passwords.
+    model_config = SettingsConfigDict(env_prefix="APP_", frozen=True, hide_input_in_errors=True)
 
     # Database. The writer URL has no default: every process needs the primary.
     db_writer_url: str
-    """SQLAlchemy URL of the primary, e.g. postgresql+asyncpg://app@host:5432/orders."""
+    """SQLAlchemy URL of the primary, e.g. postgresql+asyncpg://app@host:5432/orders. With
+    APP_DB_SHARDS it may be left out: it is then the home shard's writer (and must be, if set)."""
     db_reader_urls: Annotated[list[str], NoDecode] = []
-    """Comma-separated replica URLs. Empty: reads go to the writer."""
+    """Comma-separated replica URLs. Empty: reads go to the writer. With APP_DB_SHARDS: the home
+    shard's replicas (each shard lists its own in the map)."""
+    db_shards: str | None = None
+    """The shard map, a JSON list of {"name", "writer_url", "reader_urls"?}; the first is the home
+    shard (catalogue, stock, sign-in directory). Unset: one shard, "s0", made of
+    APP_DB_WRITER_URL and APP_DB_READER_URLS, exactly the one-database deployment."""
+    db_shard_check_seconds: float = Field(default=10.0, gt=0)
+    """With APP_DB_SHARDS, every process connects to every shard at start and exits naming any
+    it cannot reach within this long (a wrong URL fails at deploy, not on the first order)."""
     db_auth: Literal["password", "iam"] = "password"
     """password: credentials in the URL. iam: an RDS IAM token per new connection."""
     db_ssl: Literal["disable", "prefer", "require", "verify-full"] = "prefer"
@@ -161,6 +176,53 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [url.strip() for url in value.split(",") if url.strip()]
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _writer_from_shards(cls, data: object) -> object:
+        """With a shard map, the writer and replica URLs default to the home shard's."""
+        if not isinstance(data, dict) or not data.get("db_shards"):
+            return data
+        home = parse_shards(str(data["db_shards"]))
+        if not home:
+            raise ValueError("APP_DB_SHARDS: " + "; ".join(layout_problems([])))
+        data = dict(data)
+        data.setdefault("db_writer_url", home[0].writer_url)
+        if not data.get("db_reader_urls"):
+            data["db_reader_urls"] = list(home[0].reader_urls)
+        return data
+
+    @model_validator(mode="after")
+    def _shards_are_consistent(self) -> "Settings":
+        shards = self.shard_list()  # raises ShardConfigError (a ValueError) naming each problem
+        problems = layout_problems([shard.name for shard in shards])
+        if problems:
+            raise ValueError("APP_DB_SHARDS: " + "; ".join(problems))
+        home = shards[0]
+        if self.db_writer_url != home.writer_url:
+            raise ValueError(
+                f"APP_DB_WRITER_URL is not the writer of the home shard {home.name!r} (the first in APP_DB_SHARDS): "
+                "leave it unset or make it the same"
+            )
+        if self.db_shards and list(home.reader_urls) != self.db_reader_urls:
+            raise ValueError(
+                f"APP_DB_READER_URLS are not the replicas of the home shard {home.name!r}: leave them unset"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sync_baseline_is_one_shard(self) -> "Settings":
+        if self.sync_baseline and self.db_shards is not None:
+            raise ValueError(
+                "APP_SYNC_BASELINE runs every step in one transaction on one database: unset APP_DB_SHARDS"
+            )
+        return self
+
+    def shard_list(self) -> list[Shard]:
+        """The configured shards, home first: APP_DB_SHARDS, else the one database as "s0"."""
+        if self.db_shards is None:
+            return [Shard(DEFAULT_SHARD, self.db_writer_url, tuple(self.db_reader_urls))]
+        return parse_shards(self.db_shards)
 
     @model_validator(mode="after")
     def _iam_needs_region(self) -> "Settings":

@@ -68,9 +68,10 @@ class Pipeline:
     """The local token issuer the API trusts, for tests and the demo order to sign in with."""
 
 
-def _database(launcher: Launcher) -> Database:
-    """APP_DB_WRITER_URL's database when it is set (kept), else a throwaway one (dropped after)."""
-    if url := os.environ.get("APP_DB_WRITER_URL"):
+def _database(launcher: Launcher, env: Mapping[str, str]) -> Database:
+    """APP_DB_WRITER_URL's database when the caller's env or the environment sets it (kept: a
+    shard map's home shard, say), else a throwaway one (dropped after)."""
+    if url := env.get("APP_DB_WRITER_URL") or os.environ.get("APP_DB_WRITER_URL"):
         return Database(url)
     return launcher.enter(Database.throwaway("orders_dev", ADMIN_DSN))
 
@@ -83,7 +84,7 @@ def pipeline(env: Mapping[str, str] | None = None) -> Iterator[Pipeline]:
     they override the defaults here."""
     logs = Path(tempfile.mkdtemp(prefix="app-devrun-"))
     with Launcher(logs) as launcher:
-        database = _database(launcher)
+        database = _database(launcher, env or {})
         settings = {
             "APP_DB_SSL": os.environ.get("APP_DB_SSL", "disable"),
             "APP_PAYMENT_FAILURE_RATE": "0",

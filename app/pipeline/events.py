@@ -63,12 +63,21 @@ class Envelope(BaseModel):
     version: Literal[1] = 1
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     order_id: uuid.UUID
+    customer_id: str | None = Field(default=None, max_length=64)
+    """The order's customer: the shard key workers route by. Set at placement and copied onto
+    every follow-on event (`follow`). Optional in the schema only so that events written before
+    it existed still decode: with one shard they go home, with several they are dead-lettered
+    (app/store/routing.py, MissingCustomer)."""
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     event: Event
 
     @property
     def type(self) -> str:
         return self.event.type
+
+    def follow(self, event: "Event") -> "Envelope":
+        """The next event of the same order, for the same customer (so it routes alike)."""
+        return Envelope(order_id=self.order_id, customer_id=self.customer_id, event=event)
 
 
 def decode(value: bytes | None) -> Envelope:

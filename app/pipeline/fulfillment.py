@@ -20,7 +20,7 @@ def spec(settings: Settings) -> worker.WorkerSpec:
         shipment_id = uuid.uuid4()
         await conn.execute(insert(shipments).values(id=shipment_id, order_id=envelope.order_id))
         await orders.transition(conn, envelope.order_id, source=orders.RESERVED, target=orders.FULFILLED)
-        fulfilled = Envelope(order_id=envelope.order_id, event=OrderFulfilled(shipment_id=shipment_id))
+        fulfilled = envelope.follow(OrderFulfilled(shipment_id=shipment_id))
         await outbox.add(conn, settings.topic_shipments, fulfilled)
         return [order_key(envelope.order_id)]
 

@@ -53,7 +53,7 @@ def spec(settings: Settings) -> worker.WorkerSpec:
                 reason=reason,
             )
             outcome = PaymentFailed(customer_id=placed.customer_id, reason=reason)
-        await outbox.add(conn, settings.topic_payments, Envelope(order_id=envelope.order_id, event=outcome))
+        await outbox.add(conn, settings.topic_payments, envelope.follow(outcome))
         return [order_key(envelope.order_id)]
 
     async def charge(envelope: Envelope) -> bool:

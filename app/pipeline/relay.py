@@ -1,5 +1,7 @@
 """`python -m app relay`: publish outbox rows to Kafka, keyed by order id, then mark them sent.
 
+Every shard has its own outbox; one relay process drains them all, one loop per shard.
+
 Several replicas can run: each batch is claimed with FOR UPDATE SKIP LOCKED. Delivery is
 at-least-once (a crash between the Kafka ack and the commit republishes the batch); the
 consumers' inbox table makes that harmless. While Kafka is down, rows simply wait.
@@ -30,6 +32,7 @@ from app.core.settings import Settings
 from app.pipeline.kafka import make_producer
 from app.store import outbox
 from app.store.db import Database
+from app.store.routing import Shards
 from app.store.tables import outbox as outbox_table
 
 log = logging.getLogger(__name__)
@@ -187,47 +190,71 @@ async def publish_batch(
 
 
 class Relay:
-    def __init__(self, settings: Settings, database: Database) -> None:
+    """One drain loop per shard, each with its own producer and back-off, in one process: a
+    shard that is down (or a producer that failed) holds back only that shard's rows. An
+    order's rows all sit on its customer's shard, so per-order ordering is one loop's concern,
+    exactly as with one database."""
+
+    def __init__(self, settings: Settings, database: Database | Shards) -> None:
         self.settings = settings
-        self.database = database
-        self.producer: AIOKafkaProducer | None = None
-        self.healthy = False
+        self.shards = database if isinstance(database, Shards) else Shards.of(database)
+        self.database = self.shards.home
+        self.producers: dict[str, AIOKafkaProducer | None] = {}
+        self.health: dict[str, bool] = {}
+        self.backlog: dict[str, int] = {}
+
+    @property
+    def producer(self) -> AIOKafkaProducer | None:
+        """The home shard's producer (the only one with one shard)."""
+        return self.producers.get(self.database.name)
+
+    @property
+    def healthy(self) -> bool:
+        """Every shard's last publish cycle succeeded."""
+        return len(self.health) == len(self.shards) and all(self.health.values())
 
     async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(*(self._drain(database, stop) for database in self.shards))
+
+    async def _drain(self, database: Database, stop: asyncio.Event) -> None:
+        shard = database.name
+        self.health[shard] = False
         failures = 0
         gauge_due = 0.0
         while not stop.is_set():
             try:
-                if self.producer is None:
-                    self.producer = make_producer(self.settings)
-                    await self.producer.start()
+                producer = self.producers.get(shard)
+                if producer is None:
+                    producer = self.producers[shard] = make_producer(self.settings)
+                    await producer.start()
                 sent = await publish_batch(
-                    self.database,
-                    self.producer,
+                    database,
+                    producer,
                     self.settings.relay_batch_size,
                     self.settings.relay_max_attempts,
                     self.settings.relay_delivery_timeout_ms / 1000,
                 )
                 if time.monotonic() >= gauge_due:
-                    async with self.database.read(primary=True) as conn:
-                        OUTBOX_BACKLOG.set(await outbox.backlog(conn))
+                    async with database.read(primary=True) as conn:
+                        self.backlog[shard] = await outbox.backlog(conn)
+                    OUTBOX_BACKLOG.set(sum(self.backlog.values()))
                     gauge_due = time.monotonic() + self.settings.outbox_gauge_interval_seconds
-                failures, self.healthy = 0, True
+                failures, self.health[shard] = 0, True
                 if sent < self.settings.relay_batch_size:
                     await _sleep_or_stop(stop, self.settings.relay_poll_interval_ms / 1000)
             except Exception as exc:
                 failures += 1
-                self.healthy = False
-                log.warning("relay attempt %d failed, rows stay in the outbox: %r", failures, exc)
-                await self._reset_producer()
+                self.health[shard] = False
+                log.warning("relay attempt %d on shard %s failed, rows stay in the outbox: %r", failures, shard, exc)
+                await self._reset_producer(shard)
                 await _sleep_or_stop(stop, service.backoff_seconds(self.settings, failures))
-        await self._reset_producer()
+        await self._reset_producer(shard)
 
-    async def _reset_producer(self) -> None:
+    async def _reset_producer(self, shard: str) -> None:
         # A fresh producer after an error: aiokafka does not always recover a failed start.
-        if self.producer is not None:
-            await stop_producer(self.producer, self.settings.relay_delivery_timeout_ms / 1000)
-            self.producer = None
+        producer = self.producers.pop(shard, None)
+        if producer is not None:
+            await stop_producer(producer, self.settings.relay_delivery_timeout_ms / 1000)
 
 
 async def stop_producer(producer: AIOKafkaProducer, timeout: float) -> None:
@@ -253,8 +280,9 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def _main(settings: Settings) -> None:
-    database = Database(settings)
-    relay = Relay(settings, database)
+    shards = Shards(settings)
+    await shards.check_at_start()
+    relay = Relay(settings, shards)
 
     async def ready() -> bool:
         return relay.healthy
@@ -262,7 +290,7 @@ async def _main(settings: Settings) -> None:
     try:
         await service.run(settings, relay.run, ready)
     finally:
-        await database.dispose()
+        await shards.dispose()
 
 
 def main(settings: Settings) -> None:

@@ -34,12 +34,16 @@ from app.pipeline.kafka import dlq, make_consumer, make_producer
 from app.pipeline.lanes import INTERRUPTED, Lanes
 from app.store.cache import Cache, make_redis
 from app.store.db import Database
+from app.store.overlay import is_fenced
+from app.store.routing import MissingCustomer, Shards
 from app.store.tables import inbox
 
 log = logging.getLogger(__name__)
 
 # A handler applies one event inside the caller's transaction; returns cache keys to invalidate.
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[list[str]]]
+# Applies one event in transactions of its own (None: a duplicate); for work spanning shards.
+Apply = Callable[[Shards, Envelope], Awaitable[list[str] | None]]
 ERROR_MESSAGE_LIMIT = 1000
 POLL_TIMEOUT_MS = 500
 BUSY_POLL_TIMEOUT_MS = 20
@@ -73,6 +77,10 @@ class WorkerSpec:
     """Work done before the transaction, e.g. a remote call that must not hold a database
     connection while it waits; returns the handler to run inside it. None: just `handle`.
     Runs again on a redelivery, so it must be idempotent (a charge with an idempotency key)."""
+    apply: Apply | None = None
+    """Replaces the one transaction (inbox claim + `handle`) on the event's shard: for work that
+    spans shards as a saga of local transactions, each claiming its own inbox row (inventory).
+    None: the default transaction on `Shards.for_event`."""
 
 
 # SQLSTATEs of a database that is away, not of a bad event: connection exceptions (class 08),
@@ -104,8 +112,23 @@ def is_transient(exc: Exception) -> bool:
         return True
     if isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc.orig, OSError)):
         return True
+    if is_fenced(exc):
+        # The customer is being moved between shards: its writes resume once routing flips.
+        return True
     state = _sqlstate(exc)
     return state is not None and state.startswith(TRANSIENT_SQLSTATE_PREFIXES)
+
+
+async def claim(conn: AsyncConnection, consumer: str, event_id: object) -> bool:
+    """Insert the (consumer, event_id) inbox row in the caller's transaction; False: already
+    there (a duplicate). A concurrent claim waits on the key until this transaction ends."""
+    claimed = await conn.execute(
+        pg_insert(inbox)
+        .values(consumer=consumer, event_id=event_id)
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
+    return claimed.first() is not None
 
 
 class Worker:
@@ -113,13 +136,14 @@ class Worker:
         self,
         spec: WorkerSpec,
         settings: Settings,
-        database: Database,
+        database: Database | Shards,
         cache: Cache,
         producer: AIOKafkaProducer,
     ) -> None:
         self.spec = spec
         self.settings = settings
         self.database = database
+        self._shards = database if isinstance(database, Shards) else None
         self.cache = cache
         self.producer = producer
         self.last_poll = 0.0
@@ -128,6 +152,14 @@ class Worker:
         self.stop = asyncio.Event()
         """Set on SIGTERM (`run` uses the caller's event): retries give up, the loop returns."""
         self.lanes = Lanes(lambda record: self.process(record))
+
+    @property
+    def shards(self) -> Shards:
+        """Every shard; a single `Database` is the one shard (built on first use)."""
+        if self._shards is None:
+            assert isinstance(self.database, Database)
+            self._shards = Shards.of(self.database)
+        return self._shards
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """Handle one record; returns the outcome (also counted in events_processed_total)."""
@@ -144,6 +176,11 @@ class Worker:
             return "dead_lettered"
         if envelope.type not in self.spec.accepts:
             return "skipped"
+        try:
+            self.shards.for_event(envelope)
+        except MissingCustomer as exc:
+            await self._dead_letter(record, exc, attempts=1)
+            return "dead_lettered"
         with log_context(order_id=envelope.order_id, event_id=envelope.event_id):
             attempt = 0
             while True:
@@ -183,15 +220,12 @@ class Worker:
         return self.stop.is_set()
 
     async def _apply(self, envelope: Envelope) -> list[str] | None:
+        if self.spec.apply is not None:
+            return await self.spec.apply(self.shards, envelope)
         handle = self.spec.handle if self.spec.prepare is None else await self.spec.prepare(envelope)
-        async with self.database.write() as conn:
-            claimed = await conn.execute(
-                pg_insert(inbox)
-                .values(consumer=self.spec.name, event_id=envelope.event_id)
-                .on_conflict_do_nothing()
-                .returning(inbox.c.event_id)
-            )
-            if claimed.first() is None:
+        # The order's shard: its inbox row, state change and follow-on outbox rows commit together.
+        async with self.shards.for_event(envelope).write() as conn:
+            if not await claim(conn, self.spec.name, envelope.event_id):
                 return None
             return await handle(conn, envelope)
 
@@ -312,11 +346,12 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 async def serve(settings: Settings, spec: WorkerSpec) -> None:
     """Run one worker process until SIGTERM."""
-    database = Database(settings)
+    shards = Shards(settings)
+    await shards.check_at_start()
     redis = make_redis(settings)
     producer = make_producer(settings)
     consumer = make_consumer(settings, spec.name, spec.topics)
-    worker = Worker(spec, settings, database, Cache(settings, redis), producer)
+    worker = Worker(spec, settings, shards, Cache(settings, redis), producer)
     consumer.subscribe(spec.topics, listener=Rebalance(worker, consumer))
 
     async def ready() -> bool:
@@ -335,4 +370,4 @@ async def serve(settings: Settings, spec: WorkerSpec) -> None:
         await service.run(settings, body, ready)
     finally:
         await redis.aclose()
-        await database.dispose()
+        await shards.dispose()

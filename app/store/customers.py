@@ -24,3 +24,8 @@ async def for_subject(conn: AsyncConnection, subject: str, *, email: str | None,
     if (found := (await conn.execute(query)).scalar_one_or_none()) is None:
         raise SubjectTaken(subject)
     return str(found)
+
+
+async def ensure(conn: AsyncConnection, customer_id: str, *, email: str | None, name: str | None) -> None:
+    """The customer's own row on its shard (the directory row is on the home shard)."""
+    await conn.execute(pg_insert(users).values(id=customer_id, email=email, name=name).on_conflict_do_nothing())

@@ -3,7 +3,7 @@
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from app.core.aws_auth import rds_token
-from app.core.settings import Settings
+from app.core.settings import DEFAULT_SHARD, Settings
 from app.store.retry import is_gone, mark_disconnects, run_transaction
 
 log = logging.getLogger(__name__)
@@ -94,12 +94,25 @@ def _use_iam_tokens(engine: AsyncEngine, settings: Settings) -> None:
 class Database:
     """Writes go to the writer. Reads go to a random healthy replica, else to the writer."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        name: str = DEFAULT_SHARD,
+        writer_url: str | None = None,
+        reader_urls: Sequence[str] | None = None,
+    ) -> None:
+        """One shard's primary and replicas; by default the settings' one database. Engines
+        connect lazily, on first use."""
         self.settings = settings
-        self.writer = make_engine(settings.db_writer_url, settings)
-        self.readers = [make_engine(url, settings) for url in settings.db_reader_urls]
+        self.name = name
+        self.writer_url = writer_url or settings.db_writer_url
+        self.writer = make_engine(self.writer_url, settings)
+        self.readers = [
+            make_engine(url, settings) for url in (settings.db_reader_urls if reader_urls is None else reader_urls)
+        ]
         # Readiness gets its own connection: a saturated request pool is not an unready primary.
-        self.probe = make_engine(settings.db_writer_url, settings, pooled=False)
+        self.probe = make_engine(self.writer_url, settings, pooled=False)
         self._down_until: dict[int, float] = {}
 
     async def ping(self) -> None:

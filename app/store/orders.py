@@ -2,6 +2,7 @@
 
 import hashlib
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.schemas import OrderRequest
 from app.core.metrics import ORDER_COMPLETION_SECONDS
-from app.store.placement import PLACE_ORDER
-from app.store.tables import order_items, order_status_history, orders
+from app.store.placement import PLACE_ORDER, PLACE_ORDER_PRICED
+from app.store.tables import order_items, order_status_history, orders, products
 
 PENDING = "pending"
 PAID = "paid"
@@ -64,16 +65,35 @@ def request_hash(request: OrderRequest) -> str:
     return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
 
 
-async def place(conn: AsyncConnection, request: OrderRequest, *, topic: str, idempotency_key: str | None) -> Placed:
+async def prices(conn: AsyncConnection, skus: Sequence[str]) -> dict[str, int]:
+    """The catalogue price of each known SKU among `skus` (on the home shard)."""
+    query = select(products.c.sku, products.c.price_cents).where(products.c.sku.in_(sorted(set(skus))))
+    return {row.sku: row.price_cents for row in await conn.execute(query)}
+
+
+async def place(
+    conn: AsyncConnection,
+    request: OrderRequest,
+    *,
+    topic: str,
+    idempotency_key: str | None,
+    priced: Mapping[str, int] | None = None,
+) -> Placed:
     """Insert the order as pending, its lines, its first history row and OrderPlaced, or replay.
 
-    One statement (app/store/placement.py): one round trip, atomic even outside a transaction."""
+    One statement (app/store/placement.py): one round trip, atomic even outside a transaction.
+    `priced`: the catalogue prices (`prices`) when the catalogue is on another shard; None: the
+    statement reads them from this database's catalogue."""
     digest = request_hash(request)
     order_id, event_id = uuid.uuid4(), uuid.uuid4()
+    remote: dict[str, object] = (
+        {} if priced is None else {"price_skus": list(priced), "price_cents": list(priced.values())}
+    )
     found = (
         await conn.execute(
-            PLACE_ORDER,
-            {
+            PLACE_ORDER if priced is None else PLACE_ORDER_PRICED,
+            remote
+            | {
                 "order_id": order_id,
                 "event_id": event_id,
                 "customer_id": request.customer_id,

@@ -9,6 +9,11 @@ that into a replay, an error, or the new order. The benchmark runs the same text
 
 from sqlalchemy import text
 
+_LOCAL_PRICES = """priced AS (
+    SELECT w.line_no, w.sku, w.quantity, p.price_cents
+    FROM wanted w JOIN products p ON p.sku = w.sku
+),"""
+
 # Every input is named once, in `args`, so the benchmark can substitute pgbench expressions.
 PLACE_ORDER_SQL = """\
 WITH args AS (
@@ -68,6 +73,7 @@ new_event AS (
                'version', 1,
                'event_id', a.event_id,
                'order_id', o.id,
+               'customer_id', a.customer_id,
                'occurred_at', a.occurred_at,
                'event', jsonb_build_object(
                    'type', 'OrderPlaced',
@@ -98,3 +104,18 @@ SELECT
 """
 
 PLACE_ORDER = text(PLACE_ORDER_SQL)
+"""For a customer on the home shard, where the catalogue is: prices are read in the statement."""
+
+PLACE_ORDER_PRICED = text(
+    PLACE_ORDER_SQL.replace(
+        _LOCAL_PRICES,
+        """priced AS (
+    SELECT w.line_no, w.sku, w.quantity, p.price_cents
+    FROM wanted w
+    JOIN unnest(CAST(:price_skus AS varchar[]), CAST(:price_cents AS bigint[])) AS p(sku, price_cents)
+      ON p.sku = w.sku
+),""",
+    )
+)
+"""For a customer on another shard: the prices come in as arrays, read from the home shard's
+catalogue just before (one more round trip); a SKU missing there is an unknown line as before."""

@@ -25,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.core.metrics import DB_RETRIES
+from app.store.overlay import is_fenced
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,8 +65,9 @@ def is_gone(exc: BaseException) -> bool:
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """Errors the API answers with 503: the database is gone, or every pooled connection is busy."""
-    return isinstance(exc, PoolTimeout) or is_gone(exc)
+    """Errors the API answers with 503: the database is gone, every pooled connection is busy, or
+    the customer is fenced for a move between shards (its writes resume on the new shard)."""
+    return isinstance(exc, PoolTimeout) or is_gone(exc) or is_fenced(exc)
 
 
 def mark_disconnects(engine: AsyncEngine) -> None:

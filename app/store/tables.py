@@ -67,7 +67,8 @@ order_items = Table(
     metadata,
     Column("order_id", Uuid, ForeignKey("orders.id"), primary_key=True),
     Column("line_no", Integer, primary_key=True),
-    Column("sku", String(32), ForeignKey("products.sku"), nullable=False),
+    # No foreign key to products (revision 0005): the catalogue is on the home shard only.
+    Column("sku", String(32), nullable=False),
     Column("quantity", Integer, nullable=False),
     Column("unit_price_cents", BigInteger, nullable=False),
 )
@@ -126,4 +127,16 @@ shipments = Table(
     Column("id", Uuid, primary_key=True),
     Column("order_id", Uuid, ForeignKey("orders.id"), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+stock_reservations = Table(
+    "stock_reservations",
+    metadata,
+    # Home shard (revision 0005): what inventory decided for an order, written with the stock
+    # decrement, so a redelivery finishes the saga with the same decision and no second decrement.
+    Column("order_id", Uuid, primary_key=True),
+    Column("outcome", String(16), nullable=False),
+    Column("sku", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("outcome IN ('reserved', 'short')", name="stock_reservation_outcome"),
 )

@@ -180,3 +180,22 @@ async def api_client(app: FastAPI, customer: str | None = CUSTOMER) -> AsyncIter
 async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
     async for c in api_client(create_app(settings)):
         yield c
+
+
+@pytest.fixture(scope="session")
+def shard_urls() -> Iterator[list[str]]:
+    """Three more throwaway databases, migrated like any shard, for the sharded tests (each test
+    takes the first two or all three as its shards s0, s1, s2)."""
+    base = f"app_shard_{uuid.uuid4().hex[:10]}"
+    names = [f"{base}_{index}" for index in range(3)]
+    urls = [f"postgresql+asyncpg://{PG_HOST}/{name}" for name in names]
+    for name in names:
+        asyncio.run(_create(name))
+    try:
+        for url in urls:
+            upgrade(Settings(db_writer_url=url, db_ssl="disable"))
+            asyncio.run(_link_seeded_customers(url))
+        yield urls
+    finally:
+        for name in names:
+            asyncio.run(_drop(name))

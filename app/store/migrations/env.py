@@ -16,8 +16,8 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def _migrate(settings: Settings) -> None:
-    engine = make_engine(settings.db_writer_url, settings)
+async def _migrate(settings: Settings, url: str) -> None:
+    engine = make_engine(url, settings)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()
@@ -25,4 +25,5 @@ async def _migrate(settings: Settings) -> None:
 
 
 settings: Settings = context.config.attributes["settings"]
-asyncio.run(_migrate(settings))
+# One shard's writer (every shard has the same schema); by default the settings' database.
+asyncio.run(_migrate(settings, context.config.attributes.get("url") or settings.db_writer_url))
