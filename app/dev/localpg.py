@@ -80,8 +80,12 @@ class LocalPostgres:
             if self._standby_of is None:
                 self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
                 with (self.data / "postgresql.conf").open("a") as conf:
-                    # Enough for a streaming replica; fsync off keeps a 2-core box usable.
-                    conf.write("wal_level = replica\nmax_wal_senders = 4\nfsync = off\nsynchronous_commit = off\n")
+                    # Enough for a streaming replica; fsync off keeps a 2-core box usable; room for
+                    # the scale-out stack's 14 processes at their full pools (20 + 10 overflow each).
+                    conf.write(
+                        "wal_level = replica\nmax_wal_senders = 4\nfsync = off\nsynchronous_commit = off\n"
+                        "max_connections = 500\n"
+                    )
                 with (self.data / "pg_hba.conf").open("a") as hba:
                     hba.write("host replication all 127.0.0.1/32 trust\n")
             else:

@@ -56,3 +56,10 @@ def test_only_the_fence_sqlstate_counts_as_fenced():
 
     assert not is_fenced(DBAPIError("INSERT", {}, Unique()))
     assert is_fenced(DBAPIError("INSERT", {}, Fenced()))
+
+
+def test_an_overlay_with_nothing_to_follow_never_goes_stale() -> None:
+    # One shard: no home engine to read moves from; routing must keep working past max_age.
+    overlay = Overlay(None, known=["s0"], max_age_seconds=0.0)
+    time.sleep(0.01)
+    assert overlay.lookup("cust-0001") is None
