@@ -107,10 +107,9 @@ class Overlay:
 
     def lookup(self, customer_id: str) -> str | None:
         """The shard a moved customer now lives on, or None (the ring decides)."""
-        if self.home is None:
-            # Nothing to follow (one shard, or a layout-only registry): never stale.
-            return None
-        if time.monotonic() - self._refreshed > self.max_age_seconds:
+        # With no home engine there is nothing to follow (one shard, or a layout-only registry),
+        # so the copy cannot go stale.
+        if self.home is not None and time.monotonic() - self._refreshed > self.max_age_seconds:
             raise OverlayStale(f"customer_shards not refreshed for over {self.max_age_seconds:g} s")
         return self._moved.get(customer_id)
 

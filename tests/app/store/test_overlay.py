@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import pytest
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.store.overlay import Overlay, OverlayStale, is_fenced, ring_map, route
 from app.store.shards import Shard, ShardConfigError
@@ -41,7 +43,7 @@ def test_joining_names_must_be_configured_and_never_the_home_shard():
 
 
 def test_an_overlay_not_refreshed_for_too_long_refuses_to_route():
-    overlay = overlay_with({})
+    overlay = Overlay(cast(AsyncEngine, object()), known=list(CONFIGURED))  # never refreshed from it
     overlay._refreshed = time.monotonic() - overlay.max_age_seconds - 1
     with pytest.raises(OverlayStale):
         overlay.lookup("c-1")
