@@ -210,7 +210,7 @@ SHARDED_NOTE = [
     "On one box every shard shares the same two cores, the same disk and the same PostgreSQL server, so",
     "it shows that the sharded pipeline is correct end to end (every order of every shard drained,",
     "nothing lost) and what routing costs (one more statement per order placed off the home shard, one",
-    "relay loop and one producer per shard; the inventory saga's two transactions run in both modes).",
+    "relay loop and one producer per shard, and the inventory saga's second transaction for customers off the home shard).",
     "It does not show write scaling: that needs each shard on its own primary, where each takes only",
     "its share of the writes. Expect the same figure or a little less.",
 ]
