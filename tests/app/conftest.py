@@ -5,6 +5,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -26,6 +27,7 @@ from app.store.db import Database
 from app.store.migrate import upgrade
 from app.store.tables import outbox
 from tests.app.helpers import CUSTOMER, auth, local_issuer
+from tests.app.sharding import local_databases
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = "postgres@127.0.0.1:5432"
@@ -61,22 +63,6 @@ class Databases:
     tell which one a read went to."""
 
 
-async def _create(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def _drop(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def _link_seeded_customers(url: str) -> None:
     """Seeded customers get a subject equal to their id, so a test token for "cust-0002" is cust-0002."""
     conn = await asyncpg.connect(url.replace("+asyncpg", ""))
@@ -86,21 +72,21 @@ async def _link_seeded_customers(url: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def databases() -> Iterator[Databases]:
-    base = f"app_test_{uuid.uuid4().hex[:10]}"
-    names = [base, f"{base}_replica"]
-    urls = [f"postgresql+asyncpg://{PG_HOST}/{name}" for name in names]
-    for name in names:
-        asyncio.run(_create(name))
-    try:
+@contextmanager
+def _migrated(names: list[str]) -> Iterator[list[str]]:
+    """Throwaway databases, migrated, with the seeded customers signed in as themselves."""
+    with local_databases(names, PG_ADMIN_DSN) as urls:
         for url in urls:
             upgrade(Settings(db_writer_url=url, db_ssl="disable"))
             asyncio.run(_link_seeded_customers(url))
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def databases() -> Iterator[Databases]:
+    base = f"app_test_{uuid.uuid4().hex[:10]}"
+    with _migrated([base, f"{base}_replica"]) as urls:
         yield Databases(writer_url=urls[0], reader_url=urls[1])
-    finally:
-        for name in names:
-            asyncio.run(_drop(name))
 
 
 @pytest.fixture
@@ -187,15 +173,5 @@ def shard_urls() -> Iterator[list[str]]:
     """Three more throwaway databases, migrated like any shard, for the sharded tests (each test
     takes the first two or all three as its shards s0, s1, s2)."""
     base = f"app_shard_{uuid.uuid4().hex[:10]}"
-    names = [f"{base}_{index}" for index in range(3)]
-    urls = [f"postgresql+asyncpg://{PG_HOST}/{name}" for name in names]
-    for name in names:
-        asyncio.run(_create(name))
-    try:
-        for url in urls:
-            upgrade(Settings(db_writer_url=url, db_ssl="disable"))
-            asyncio.run(_link_seeded_customers(url))
+    with _migrated([f"{base}_{index}" for index in range(3)]) as urls:
         yield urls
-    finally:
-        for name in names:
-            asyncio.run(_drop(name))

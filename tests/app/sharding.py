@@ -2,12 +2,23 @@
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 from sqlalchemy import func, update
 
 from app.core.settings import Settings
+from app.dev.launcher import Database
 from app.store.routing import Shards
 from app.store.tables import outbox
+
+
+@contextmanager
+def local_databases(names: list[str], admin_dsn: str) -> Iterator[list[str]]:
+    """Empty databases `names` on the server `admin_dsn` reaches, created now and dropped after
+    (also when the test fails): their URLs, in order."""
+    with ExitStack() as created:
+        yield [created.enter_context(Database.named(name, admin_dsn)).url for name in names]
 
 
 def shard_map_json(urls: list[str]) -> str:

@@ -12,18 +12,10 @@ import pytest
 
 from app.dev.run import pipeline
 from app.store.routing import Shards
-from tests.app.conftest import PG_ADMIN_DSN, PG_HOST, REDIS_URL
-from tests.app.sharding import customers_on_every_shard, shard_map_json, sharded
+from tests.app.conftest import PG_ADMIN_DSN, REDIS_URL
+from tests.app.sharding import customers_on_every_shard, local_databases, shard_map_json, sharded
 
 ORDER_TIMEOUT_SECONDS = 90.0
-
-
-async def _admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def _statuses(url: str) -> dict[str, str]:
@@ -38,13 +30,8 @@ async def _statuses(url: str) -> dict[str, str]:
 def three_databases() -> Iterator[list[str]]:
     """Empty: the pipeline's own `migrate` step must reach every shard."""
     names = [f"app_devshard_{uuid.uuid4().hex[:8]}_{index}" for index in range(3)]
-    for name in names:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield [f"postgresql+asyncpg://{PG_HOST}/{name}" for name in names]
-    finally:
-        for name in names:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with local_databases(names, PG_ADMIN_DSN) as urls:
+        yield urls
 
 
 def test_real_processes_on_three_shards_fulfil_orders_of_customers_on_every_shard(

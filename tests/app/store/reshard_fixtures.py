@@ -14,7 +14,8 @@ import asyncpg
 from app.core.settings import Settings
 from app.store.migrate import upgrade
 from app.store.shards import plan_add, ring
-from tests.app.conftest import PG_ADMIN_DSN, PG_HOST
+from tests.app.conftest import PG_ADMIN_DSN
+from tests.app.sharding import local_databases
 
 CURRENT = ["s0", "s1"]
 NEW = "s2"
@@ -33,14 +34,6 @@ class Shards:
         return self.urls[name].replace("+asyncpg", "")
 
 
-async def _admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 async def _run(dsn: str, statement: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
@@ -51,18 +44,14 @@ async def _run(dsn: str, statement: str) -> None:
 
 def three_shards() -> Iterator[Shards]:
     base = f"reshard_{uuid.uuid4().hex[:10]}"
-    urls = {name: f"postgresql+asyncpg://{PG_HOST}/{base}_{name}" for name in [*CURRENT, NEW]}
-    for name in urls:
-        asyncio.run(_admin(f'CREATE DATABASE "{base}_{name}"'))
-    try:
+    names = [*CURRENT, NEW]
+    with local_databases([f"{base}_{name}" for name in names], PG_ADMIN_DSN) as created:
+        urls = dict(zip(names, created, strict=True))
         for url in urls.values():
             upgrade(Settings(db_writer_url=url, db_ssl="disable"))
             # The seed migration's demo customers (on every shard, with no orders) would only be noise.
             asyncio.run(_run(url.replace("+asyncpg", ""), "DELETE FROM users WHERE id LIKE 'cust-%'"))
         yield Shards(urls)
-    finally:
-        for name in urls:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{base}_{name}" WITH (FORCE)'))
 
 
 def customers_by_fate(count: int, prefix: str = "c") -> dict[str, list[str]]:

@@ -22,7 +22,7 @@ from app.store.overlay import OverlayStale
 from app.store.routing import MissingCustomer, Shards, ShardUnreachable
 from app.store.shards import Shard
 from tests.app.conftest import PG_ADMIN_DSN, PG_HOST
-from tests.app.sharding import shard_map_json
+from tests.app.sharding import local_databases, shard_map_json
 
 REPO = Path(__file__).resolve().parents[3]
 A = "postgresql+asyncpg://app@shard-a.internal:5432/orders"
@@ -154,14 +154,6 @@ def test_a_process_with_an_unreachable_shard_exits_naming_it(shard_urls: list[st
     assert "shard 's1'" in result.stderr
 
 
-async def _admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 async def _tables(url: str) -> set[str]:
     conn = await asyncpg.connect(url.replace("+asyncpg", ""))
     try:
@@ -174,11 +166,8 @@ async def _tables(url: str) -> set[str]:
 @pytest.fixture
 def fresh_databases() -> Iterator[list[str]]:
     names = [f"app_migrate_{uuid.uuid4().hex[:10]}_{index}" for index in range(2)]
-    for name in names:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    yield [f"postgresql+asyncpg://{PG_HOST}/{name}" for name in names]
-    for name in names:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with local_databases(names, PG_ADMIN_DSN) as urls:
+        yield urls
 
 
 # The newest migration: every shard must end there.
