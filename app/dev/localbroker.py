@@ -5,6 +5,7 @@ The broker is the real one: the `kafka_2.13` jars from Maven Central, assembled 
 node that is both controller and broker; `LocalCluster` is one controller and N brokers, so a
 broker can be killed while the quorum lives on. Data lives on disk in a directory of the caller's
 choosing, so a broker killed with -9 and started again keeps every acknowledged message.
+`LocalCluster` lives in app/dev/localcluster.py.
 
 Development only: the container image never imports this module.
 """
@@ -109,7 +110,7 @@ def _write_properties(path: Path, properties: Mapping[str, str]) -> None:
     path.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
 
 
-class _Node:
+class Node:
     """One Kafka process: its properties file, its log directory and its JVM."""
 
     def __init__(self, directory: Path, properties: dict[str, str], wait_port: int) -> None:
@@ -193,7 +194,7 @@ class _Node:
         return self.process is not None and self.process.poll() is None
 
 
-class _Managed:
+class Managed:
     """Shared plumbing: a data directory of our own (removed at the end) or the caller's (kept)."""
 
     def __init__(self, data_dir: str | Path | None) -> None:
@@ -220,7 +221,7 @@ class _Managed:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-class LocalBroker(_Managed):
+class LocalBroker(Managed):
     """One node, controller and broker in one process, on free loopback ports.
 
     `listeners` adds listeners beside PLAINTEXT, e.g. {"SSL": (port, "SSL")} with the matching
@@ -243,7 +244,7 @@ class LocalBroker(_Managed):
         listener_list = ",".join(f"{name}://127.0.0.1:{port}" for name, (port, _) in names.items())
         protocol_map = ",".join(f"{name}:{protocol}" for name, (_, protocol) in names.items())
         self.listener_ports = {name: port for name, (port, _) in names.items()}
-        self._node = _Node(
+        self._node = Node(
             self.data_dir / "node-1",
             {
                 **BASE_PROPERTIES,
@@ -294,104 +295,6 @@ class LocalBroker(_Managed):
         self._cleanup()
 
     def __enter__(self) -> LocalBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class LocalCluster(_Managed):
-    """One KRaft controller and `brokers` brokers, with the stack's replication settings.
-
-    The controller runs alone, so stopping brokers never costs the metadata quorum: what the
-    tests look at is what replication does for producers when brokers go away.
-    """
-
-    def __init__(
-        self,
-        brokers: int = 3,
-        *,
-        replication_factor: int = 3,
-        min_insync_replicas: int = 2,
-        data_dir: str | Path | None = None,
-        properties: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(data_dir)
-        self.controller_port = free_port()
-        quorum = f"127.0.0.1:{self.controller_port}"
-        self._controller = _Node(
-            self.data_dir / "controller",
-            {
-                **BASE_PROPERTIES,
-                "process.roles": "controller",
-                "node.id": "100",
-                "controller.quorum.bootstrap.servers": quorum,
-                "listeners": f"CONTROLLER://127.0.0.1:{self.controller_port}",
-                # Kafka validates inter.broker.listener.name (PLAINTEXT) against this map even
-                # on a controller-only node, so the name must be mapped though nothing listens.
-                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                "log.dirs": str(self.data_dir / "controller" / "data"),
-            },
-            wait_port=self.controller_port,
-        )
-        replicated = {
-            "default.replication.factor": str(replication_factor),
-            "min.insync.replicas": str(min_insync_replicas),
-            "offsets.topic.replication.factor": str(min(replication_factor, brokers)),
-            "transaction.state.log.replication.factor": str(min(replication_factor, brokers)),
-            "transaction.state.log.min.isr": str(min(min_insync_replicas, brokers)),
-        }
-        self.ports = [free_port() for _ in range(brokers)]
-        self._brokers = [
-            _Node(
-                self.data_dir / f"broker-{index}",
-                {
-                    **BASE_PROPERTIES,
-                    **replicated,
-                    "process.roles": "broker",
-                    "node.id": str(index),
-                    "controller.quorum.bootstrap.servers": quorum,
-                    "listeners": f"PLAINTEXT://127.0.0.1:{port}",
-                    "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
-                    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                    "log.dirs": str(self.data_dir / f"broker-{index}" / "data"),
-                    **(properties or {}),
-                },
-                wait_port=port,
-            )
-            for index, port in enumerate(self.ports, start=1)
-        ]
-
-    @property
-    def bootstrap(self) -> str:
-        return ",".join(f"127.0.0.1:{port}" for port in self.ports)
-
-    def start(self) -> None:
-        self._controller.format(self.cluster_id, standalone=True)
-        for broker in self._brokers:
-            broker.format(self.cluster_id, standalone=False)
-        self._controller.start()
-        for broker in self._brokers:
-            broker.start()
-
-    def stop_broker(self, index: int, *, hard: bool = True) -> None:
-        """Take broker `index` (0-based) away: kill -9 by default."""
-        node = self._brokers[index]
-        node.kill() if hard else node.stop()
-
-    def start_broker(self, index: int) -> None:
-        self._brokers[index].start()
-
-    def close(self) -> None:
-        for broker in self._brokers:
-            broker.stop()
-        self._controller.stop()
-        self._cleanup()
-
-    def __enter__(self) -> LocalCluster:
         self.start()
         return self
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.core.settings import Settings
-from app.dev.localbroker import LocalCluster
+from app.dev.localcluster import LocalCluster
 from app.pipeline import topics
 from app.pipeline.relay import Relay
 from app.store.db import Database
