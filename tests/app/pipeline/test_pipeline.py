@@ -1,9 +1,6 @@
 """End to end through Kafka: relay and all four workers running as consumer loops."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -13,9 +10,7 @@ from sqlalchemy import select
 
 from app.core.settings import Settings
 from app.pipeline import fulfillment, inventory, notification, payment
-from app.pipeline.kafka import dlq, make_consumer, make_producer
-from app.pipeline.relay import Relay
-from app.pipeline.worker import Worker, WorkerSpec
+from app.pipeline.kafka import dlq, make_producer
 from app.store import orders
 from app.store.cache import Cache
 from app.store.db import Database
@@ -28,44 +23,9 @@ from tests.app.helpers import (
     read_topic,
     status_of,
 )
+from tests.app.pipeline.running import running_relay, running_workers
 
 pytestmark = pytest.mark.asyncio
-STOP_TIMEOUT_SECONDS = 10.0
-
-
-@asynccontextmanager
-async def _running(settings: Settings, database: Database, cache: Cache, *specs: WorkerSpec) -> AsyncIterator[None]:
-    """Workers' consumer loops as tasks, stopped and awaited (bounded) on exit.
-
-    Started together, so they join their groups at once."""
-    producer = make_producer(settings)
-    consumers = [make_consumer(settings, spec.name, spec.topics) for spec in specs]
-    await producer.start()
-    await asyncio.gather(*(consumer.start() for consumer in consumers))
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(Worker(spec, settings, database, cache, producer).run(consumer, stop))
-        for spec, consumer in zip(specs, consumers, strict=True)
-    ]
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), STOP_TIMEOUT_SECONDS)
-        await asyncio.gather(*(consumer.stop() for consumer in consumers))
-        await producer.stop()
-
-
-@asynccontextmanager
-async def _relay(settings: Settings, database: Database) -> AsyncIterator[Relay]:
-    relay = Relay(settings, database)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    try:
-        yield relay
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)
 
 
 async def test_order_goes_from_pending_to_fulfilled_through_kafka(
@@ -76,7 +36,7 @@ async def test_order_goes_from_pending_to_fulfilled_through_kafka(
     kafka_topics: list[str],
 ) -> None:
     specs = [module.spec(settings) for module in (payment, inventory, notification, fulfillment)]
-    async with _relay(settings, database), _running(settings, database, cache, *specs):
+    async with running_relay(settings, database), running_workers(settings, database, cache, *specs):
         order_id = (await client.post("/api/orders", json=order_body("SKU-0005", 2))).json()["id"]
         # Forget the read-your-writes cookie: GETs go through the cache, which workers invalidate.
         client.cookies.clear()
@@ -116,7 +76,7 @@ async def test_poison_event_does_not_block_the_partition(
         await producer.send_and_wait(settings.topic_orders, good.model_dump_json().encode(), key=key)
     finally:
         await producer.stop()
-    async with _running(settings, database, cache, payment.spec(settings)):
+    async with running_workers(settings, database, cache, payment.spec(settings)):
 
         async def paid() -> bool:
             return await status_of(database, order_id) == orders.PAID
@@ -153,7 +113,7 @@ async def test_mail_outage_does_not_hold_up_fulfillment(
         notification.spec(outage),
         fulfillment.spec(settings),
     ]
-    async with _relay(settings, database), _running(settings, database, cache, *specs):
+    async with running_relay(settings, database), running_workers(settings, database, cache, *specs):
         order_id = (await client.post("/api/orders", json=order_body())).json()["id"]
 
         async def fulfilled() -> bool:
@@ -182,7 +142,7 @@ async def test_worker_exports_consumer_lag(
         "topic": settings.topic_orders,
         "partition": str(sent.partition),
     }
-    async with _running(settings, database, cache, payment.spec(settings)):
+    async with running_workers(settings, database, cache, payment.spec(settings)):
 
         async def caught_up() -> bool:
             return REGISTRY.get_sample_value("kafka_consumer_lag", labels) == 0

@@ -17,7 +17,7 @@ from app.api.main import create_app
 from app.core.settings import Settings
 from app.pipeline import fulfillment, inventory, notification, payment
 from app.pipeline.events import Envelope, InventoryUpdated
-from app.pipeline.kafka import dlq, make_consumer, make_producer
+from app.pipeline.kafka import dlq
 from app.pipeline.relay import Relay
 from app.pipeline.worker import Worker, WorkerSpec
 from app.store import orders
@@ -27,10 +27,10 @@ from app.store.routing import Shards
 from app.store.tables import inbox, order_status_history, outbox, products, stock_reservations
 from tests.app.conftest import api_client
 from tests.app.helpers import envelope_record, eventually, local_issuer, new_product, order_body, read_topic, stock_of
+from tests.app.pipeline.running import STOP_TIMEOUT_SECONDS, running_relay, running_workers
 from tests.app.sharding import customers_on_every_shard, settle_outboxes, sharded
 
 pytestmark = pytest.mark.asyncio
-STOP_TIMEOUT_SECONDS = 10.0
 
 
 @asynccontextmanager
@@ -49,23 +49,8 @@ async def _shards(settings: Settings, urls: list[str]) -> AsyncIterator[tuple[Se
 async def _pipeline(settings: Settings, shards: Shards, cache: Cache) -> AsyncIterator[None]:
     """The relay and the four workers as tasks over `shards`, stopped (bounded) on exit."""
     specs: list[WorkerSpec] = [module.spec(settings) for module in (payment, inventory, notification, fulfillment)]
-    producer = make_producer(settings)
-    consumers = [make_consumer(settings, spec.name, spec.topics) for spec in specs]
-    await producer.start()
-    await asyncio.gather(*(consumer.start() for consumer in consumers))
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(Worker(spec, settings, shards, cache, producer).run(consumer, stop))
-        for spec, consumer in zip(specs, consumers, strict=True)
-    ]
-    tasks.append(asyncio.create_task(Relay(settings, shards).run(stop)))
-    try:
+    async with running_relay(settings, shards), running_workers(settings, shards, cache, *specs):
         yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), STOP_TIMEOUT_SECONDS)
-        await asyncio.gather(*(consumer.stop() for consumer in consumers))
-        await producer.stop()
 
 
 @asynccontextmanager
