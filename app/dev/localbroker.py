@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_LIB = Path(os.environ.get("KAFKA_LIB", REPO / ".cache" / "kafka" / "lib"))
@@ -220,6 +221,22 @@ class Managed:
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop every node and remove a data directory of our own."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
 
 class LocalBroker(Managed):
     """One node, controller and broker in one process, on free loopback ports.
@@ -293,15 +310,6 @@ class LocalBroker(Managed):
     def close(self) -> None:
         self.stop()
         self._cleanup()
-
-    def __enter__(self) -> LocalBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def main(argv: list[str]) -> int:

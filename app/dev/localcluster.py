@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 from app.dev.localbroker import BASE_PROPERTIES, Managed, Node, free_port
 
@@ -100,12 +99,3 @@ class LocalCluster(Managed):
             broker.stop()
         self._controller.stop()
         self._cleanup()
-
-    def __enter__(self) -> LocalCluster:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
