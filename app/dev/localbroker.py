@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -195,8 +196,9 @@ class Node:
         return self.process is not None and self.process.poll() is None
 
 
-class Managed:
-    """Shared plumbing: a data directory of our own (removed at the end) or the caller's (kept)."""
+class Managed(ABC):
+    """Shared plumbing: a data directory of our own (removed at the end) or the caller's (kept),
+    and `with` starting the nodes and closing them."""
 
     def __init__(self, data_dir: str | Path | None) -> None:
         self._own_dir = data_dir is None
@@ -221,12 +223,12 @@ class Managed:
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    def start(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def start(self) -> None: ...
 
+    @abstractmethod
     def close(self) -> None:
         """Stop every node and remove a data directory of our own."""
-        raise NotImplementedError
 
     def __enter__(self) -> Self:
         self.start()
