@@ -325,3 +325,21 @@ async def test_an_event_without_customer_is_dead_lettered_when_there_are_several
     headers = dict(dead.headers)
     assert headers["error-type"] == b"MissingCustomer"
     assert b"has no customer_id and there are 2 shards" in headers["error-message"]
+
+
+async def test_a_home_customers_inventory_event_commits_once_on_the_home_shard(
+    settings: Settings, shard_urls: list[str], cache: Cache, kafka_topics: list[str]
+) -> None:
+    async with _shards(settings, shard_urls[:2]) as (config, shards):
+        customer = customers_on_every_shard(shards)["s0"]
+        sku = await new_product(shards.home, stock=10)
+        order_id = await _paid_order(config, shards, customer, sku, 2)
+        commits = Counter[str]()
+        for database in shards:
+            name = database.name
+            event.listen(database.writer.sync_engine, "commit", lambda conn, name=name: commits.update([name]))
+        worker = Worker(inventory.spec(config), config, shards, cache, producer=None)  # type: ignore[arg-type]
+        record = envelope_record(config.topic_payments, _payment(order_id, customer, sku, 2))
+        assert await worker.process(record) == "processed"
+        assert commits == {"s0": 1}, "stock, decision, both inbox claims and the order move commit together"
+        assert await _saga_outcome(shards, customer, order_id) == (["pending", "paid", "reserved"], 1, 1)
