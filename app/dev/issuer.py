@@ -16,6 +16,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from app.dev.localbroker import free_port
+
 CLIENT_ID = "local-app-client"
 TOKEN_SECONDS = 3600
 
@@ -84,7 +86,7 @@ class LocalIssuer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

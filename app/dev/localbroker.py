@@ -73,11 +73,20 @@ class BrokerUnavailable(RuntimeError):
     """The broker could not be started: the message says what is missing or what it logged."""
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port nothing listens on, never one this process was given before: the kernel
+    can hand a just-released port out again, and two servers of one run told the same port made
+    the API's port answer with the token issuer's 404s."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_for_port(
